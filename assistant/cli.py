@@ -1,0 +1,246 @@
+"""The `assistant` command: parses arguments, calls the library, renders the result."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from . import render
+from .config import Settings, load_settings
+from .errors import EXIT_PARTIAL, AssistantError
+
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+app = typer.Typer(
+    name="assistant",
+    help=(
+        "Policy assistant: cited answers from Danish and Swedish policy documents.\n\n"
+        "Start with `assistant ingest corpus/`, then `assistant ask \"Hvor meget udbetalte "
+        "kommunerne i 2009 i § 18-støtte?\"`."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="markdown",
+    pretty_exceptions_enable=False,
+)
+index_app = typer.Typer(help="Inspect and maintain the index.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+
+IndexOpt = typer.Option(None, "--index", help="Index folder (default: ./index, or $ASSISTANT_INDEX).", show_default=False)
+JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of tables.")
+LangOpt = typer.Option(None, "--lang", help="Only documents in this language (da, sv, en).")
+TypeOpt = typer.Option(None, "--type", help="Only documents of this type (press_release, s18_statement, municipal_policy, circular).")
+SinceOpt = typer.Option(None, "--since", help="Only documents dated on or after this date (YYYY[-MM[-DD]]).")
+UntilOpt = typer.Option(None, "--until", help="Only documents dated on or before this date (YYYY[-MM[-DD]]).")
+SourceOpt = typer.Option(None, "--source", help="Only documents whose path matches this glob, e.g. 'corpus/da-*'.")
+
+
+def _settings(index: Optional[Path]) -> Settings:
+    return load_settings().with_overrides(index_dir=index)
+
+
+def handle_errors(fn: Callable) -> Callable:
+    """Turn library errors into one line on stderr and a meaningful exit code."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except AssistantError as exc:
+            render.error(str(exc))
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            render.error("interrupted")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _filters(lang, doc_type, since, until, source):
+    from .retrieval import Filters
+
+    return Filters(lang=lang, type=doc_type, since=since, until=until, source=source)
+
+
+@app.command()
+@handle_errors
+def ingest(
+    paths: list[Path] = typer.Argument(None, help="Files or folders to ingest (default: corpus/)."),
+    index: Optional[Path] = IndexOpt,
+    full: bool = typer.Option(False, "--full", help="Rebuild everything from scratch (also to switch models)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Add, update and remove documents in the index; only what changed is embedded.
+
+    Example: `assistant ingest corpus/ new-reports/report.pdf`
+    """
+    from .ingestion import ingest as run_ingest
+
+    settings = _settings(index)
+    targets = paths or [Path("corpus")]
+    with render.ingest_progress(enabled=not as_json) as progress:
+        report = run_ingest(targets, settings, full=full, progress=progress)
+    if as_json:
+        render.print_json(report.to_json())
+    else:
+        render.ingest_summary(report, settings.index_dir)
+    if report.failed:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+@app.command()
+@handle_errors
+def ask(
+    question: str = typer.Argument(..., help="The question, in Danish, Swedish or English."),
+    index: Optional[Path] = IndexOpt,
+    k: int = typer.Option(8, "-k", help="How many passages to read."),
+    lang: Optional[str] = LangOpt,
+    doc_type: Optional[str] = TypeOpt,
+    since: Optional[str] = SinceOpt,
+    until: Optional[str] = UntilOpt,
+    source: Optional[str] = SourceOpt,
+    llm: Optional[bool] = typer.Option(None, "--llm/--no-llm", help="Let a configured chat model write the answer (checked against the passages)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Answer a question with cited passages, or say that the documents do not answer it.
+
+    Example: `assistant ask "Hur ska de lokala projekten finansieras?"`
+    """
+    from .api import open_answerer
+
+    settings = _settings(index)
+    with open_answerer(settings, llm=llm) as answerer:
+        answer = answerer.ask(question, filters=_filters(lang, doc_type, since, until, source), k=k)
+    if as_json:
+        render.print_json(answer.to_json())
+    else:
+        render.answer(answer)
+
+
+@app.command()
+@handle_errors
+def search(
+    question: str = typer.Argument(..., help="What to search for."),
+    index: Optional[Path] = IndexOpt,
+    k: int = typer.Option(10, "-k", help="How many passages to return."),
+    lang: Optional[str] = LangOpt,
+    doc_type: Optional[str] = TypeOpt,
+    since: Optional[str] = SinceOpt,
+    until: Optional[str] = UntilOpt,
+    source: Optional[str] = SourceOpt,
+    mode: str = typer.Option("hybrid", "--mode", help="hybrid, dense or keyword."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Ranked passages for a query, without composing an answer.
+
+    Example: `assistant search "J.nr. 2008-1550" -k 5 --json`
+    """
+    from .api import open_retriever
+
+    settings = _settings(index)
+    with open_retriever(settings) as retriever:
+        from .answering import check_question
+
+        hits = retriever.search(check_question(question), k=k, filters=_filters(lang, doc_type, since, until, source), mode=mode)
+    if as_json:
+        render.print_json({"results": [render.hit_json(h) for h in hits]})
+    else:
+        render.hits(hits)
+
+
+@index_app.command("status")
+@handle_errors
+def index_status(index: Optional[Path] = IndexOpt, as_json: bool = JsonOpt) -> None:
+    """What the index holds: documents, chunks, languages, model, path, last ingest.
+
+    Example: `assistant index status --json`
+    """
+    from .stores import Index
+
+    settings = _settings(index)
+    idx = Index(settings.index_dir, settings.chroma_url)
+    try:
+        status = idx.status()
+    finally:
+        idx.close()
+    if as_json:
+        render.print_json(status)
+    else:
+        render.status(status)
+
+
+@index_app.command("list")
+@handle_errors
+def index_list(index: Optional[Path] = IndexOpt, as_json: bool = JsonOpt) -> None:
+    """The documents in the index with language, type, date and chunk count.
+
+    Example: `assistant index list`
+    """
+    from .stores import Index
+
+    settings = _settings(index)
+    idx = Index(settings.index_dir, settings.chroma_url)
+    try:
+        docs = idx.manifest.documents()
+    finally:
+        idx.close()
+    rows = [
+        {"doc_id": d.doc_id, "source": d.source, "title": d.title, "language": d.language, "type": d.type,
+         "date": d.date, "chunks": d.n_chunks}
+        for d in docs
+    ]
+    if as_json:
+        render.print_json({"documents": rows})
+    else:
+        render.documents(rows)
+
+
+@index_app.command("remove")
+@handle_errors
+def index_remove(
+    paths: list[Path] = typer.Argument(..., help="Files (or folders) whose documents to remove."),
+    index: Optional[Path] = IndexOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Remove documents from the index (the files themselves are not touched).
+
+    Example: `assistant index remove corpus/old-report.pdf`
+    """
+    from .ingestion import remove_paths
+
+    n = remove_paths(paths, _settings(index))
+    if as_json:
+        render.print_json({"removed": n})
+    else:
+        render.info(f"removed {n} document(s)")
+    if n == 0:
+        raise typer.Exit(1)
+
+
+@index_app.command("rebuild")
+@handle_errors
+def index_rebuild(
+    paths: list[Path] = typer.Argument(None, help="Files or folders (default: corpus/)."),
+    index: Optional[Path] = IndexOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Rebuild the whole index from the files (same as `ingest --full`).
+
+    Example: `assistant index rebuild corpus/`
+    """
+    ingest(paths=paths, index=index, full=True, as_json=as_json)
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    try:
+        app()
+    except BrokenPipeError:  # e.g. `assistant search … | head`
+        sys.stderr.close()

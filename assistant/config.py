@@ -1,0 +1,100 @@
+"""Settings from the config file, environment variables and command-line flags."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .errors import AssistantError
+
+DEFAULT_MODEL = "multilingual-e5-small"
+DEFAULT_INDEX = "index"
+
+
+def config_path() -> Path | None:
+    """The config file in use: $ASSISTANT_CONFIG, ./assistant.toml, or the user's config dir."""
+    env = os.environ.get("ASSISTANT_CONFIG")
+    if env:
+        return Path(env)
+    local = Path("assistant.toml")
+    if local.exists():
+        return local
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    user = base / "policy-assistant" / "config.toml"
+    return user if user.exists() else None
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    """Where and how to reach an optional chat model."""
+
+    enabled: bool = False
+    provider: str = "openai"  # "openai" (any OpenAI-compatible endpoint) or "ollama"
+    base_url: str | None = None
+    model: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+    temperature: float = 0.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the library needs to know about where things are and which models to use."""
+
+    index_dir: Path = Path(DEFAULT_INDEX)
+    embed_model: str = DEFAULT_MODEL
+    chroma_url: str | None = None
+    chat_db: Path | None = None
+    llm: LLMSettings = LLMSettings()
+
+    def with_overrides(self, **kw: object) -> Settings:
+        """A copy with the given non-None values replaced."""
+        return replace(self, **{k: v for k, v in kw.items() if v is not None})
+
+
+def _read_secret_file(path: str) -> str:
+    try:
+        return Path(path).expanduser().read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise AssistantError(f"{path}: cannot read the API key file ({exc.strerror})") from None
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read the config file (if any), then let environment variables override it."""
+    data: dict = {}
+    path = path or config_path()
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise AssistantError(f"{path}: config file not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise AssistantError(f"{path}: invalid TOML ({exc})") from None
+    index = data.get("index", {})
+    emb = data.get("embedding", {})
+    chroma = data.get("chroma", {})
+    llm = data.get("llm", {})
+    chat = data.get("chat", {})
+    env = os.environ
+    api_key = env.get("ASSISTANT_LLM_API_KEY")
+    if not api_key and llm.get("api_key_file"):
+        api_key = _read_secret_file(llm["api_key_file"])
+    llm_settings = LLMSettings(
+        enabled=bool(llm.get("enabled", False)),
+        provider=str(env.get("ASSISTANT_LLM_PROVIDER") or llm.get("provider", "openai")),
+        base_url=env.get("ASSISTANT_LLM_BASE_URL") or llm.get("base_url"),
+        model=env.get("ASSISTANT_LLM_MODEL") or llm.get("model"),
+        api_key=api_key,
+        timeout=float(env.get("ASSISTANT_LLM_TIMEOUT") or llm.get("timeout", 30.0)),
+        temperature=float(llm.get("temperature", 0.0)),
+    )
+    chat_db = env.get("ASSISTANT_CHAT_DB") or chat.get("db")
+    return Settings(
+        index_dir=Path(env.get("ASSISTANT_INDEX") or index.get("path", DEFAULT_INDEX)),
+        embed_model=str(env.get("ASSISTANT_EMBED_MODEL") or emb.get("model", DEFAULT_MODEL)),
+        chroma_url=env.get("ASSISTANT_CHROMA_URL") or chroma.get("url"),
+        chat_db=Path(chat_db) if chat_db else None,
+        llm=llm_settings,
+    )

@@ -1,0 +1,364 @@
+"""Reading documents (PDF, text, Markdown, HTML, DOCX) into clean canonical text with pages."""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+
+from .errors import LoadError
+
+TEXT_EXTS = {".txt", ".text"}
+MD_EXTS = {".md", ".markdown"}
+HTML_EXTS = {".html", ".htm"}
+SUPPORTED_EXTS = {".pdf", ".docx"} | TEXT_EXTS | MD_EXTS | HTML_EXTS
+METADATA_FILES = {"metadata.yaml", "metadata.yml"}
+MAX_BYTES = 200 * 1024 * 1024
+
+
+@dataclass
+class LoadedDocument:
+    """A document's canonical text, where its pages start, and what the file said about itself."""
+
+    text: str
+    page_starts: list[int] | None = None  # offsets of pages 1..n in text; None: not paged
+    title: str | None = None
+    meta: dict = field(default_factory=dict)
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding a character offset (None for unpaged documents)."""
+        return page_at(self.page_starts, offset)
+
+
+def page_at(page_starts: list[int] | None, offset: int) -> int | None:
+    """The 1-based page that holds a character offset, given where pages start."""
+    if not page_starts:
+        return None
+    return max(1, bisect.bisect_right(page_starts, offset))
+
+
+def file_hash(data: bytes) -> str:
+    """The content hash a document is known by."""
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- text hygiene ------------------------------------------------------------------------------
+
+_LETTER_SPACED = re.compile(r"^(?:\S ){3,}\S$")
+_EOL_HYPHEN = re.compile(r"([^\W\d_]{2,})-\n[ \t]*(?!(?:og|och|eller|samt|and|or)\b)([a-zæøåäöü]\w*)")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+def clean_text(text: str) -> str:
+    """Unicode NFC, no soft hyphens or control characters, line-end hyphenation joined."""
+    text = unicodedata.normalize("NFC", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00ad", "")
+    text = text.replace("\u00a0", " ").replace("\ufeff", "")
+    text = _CONTROL.sub("", text)
+    text = _EOL_HYPHEN.sub(r"\1\2", text)
+    text = "\n".join(line.rstrip() for line in text.split("\n"))
+    return text
+
+
+def _line_key(line: str) -> str:
+    key = re.sub(r"\s+", " ", line.strip().lower())
+    return re.sub(r"\d+", "#", key) if len(key) <= 30 else key  # "Side 3 af 12" ~ "Side 4 af 12"
+
+
+def _edge_lines(page: str, n: int = 3) -> set[str]:
+    lines = [ln for ln in page.split("\n") if ln.strip()]
+    return {_line_key(ln) for ln in lines[:n] + lines[-n:]}
+
+
+def remove_boilerplate(pages: list[str]) -> list[str]:
+    """Drop lines that repeat page after page (running headers, footers, letter-spaced logos)."""
+    all_lines = [_line_key(ln) for page in pages for ln in page.split("\n") if ln.strip()]
+    counts = Counter(all_lines)
+    page_counts: Counter[str] = Counter()
+    for page in pages:
+        page_counts.update(_edge_lines(page))
+    drop: set[str] = set()
+    for key, n in counts.items():
+        if n >= 2 and _LETTER_SPACED.match(key) and len(key) >= 7:
+            drop.add(key)  # "F R E D E R I K S B E R G"
+        elif len(pages) >= 3 and page_counts[key] >= max(3, 0.5 * len(pages)) and len(key) <= 80:
+            drop.add(key)  # a header or footer on most pages
+    if not drop:
+        return pages
+    out = []
+    for page in pages:
+        lines = [ln for ln in page.split("\n") if not (ln.strip() and _line_key(ln) in drop)]
+        out.append("\n".join(lines))
+    return out
+
+
+def _tidy(text: str) -> str:
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip("\n ")
+
+
+def assemble(pages: list[str], paged: bool) -> tuple[str, list[int] | None]:
+    """Clean pages, strip boilerplate, join them; return text and page start offsets."""
+    pages = remove_boilerplate([clean_text(p) for p in pages])
+    pages = [_tidy(p) for p in pages]
+    if not paged:
+        return pages[0] if pages else "", None
+    starts: list[int] = []
+    parts: list[str] = []
+    pos = 0
+    for p in pages:
+        starts.append(pos)
+        parts.append(p)
+        pos += len(p) + 2
+    return "\n\n".join(parts), starts
+
+
+# --- decoding ----------------------------------------------------------------------------------
+
+
+def looks_binary(data: bytes) -> bool:
+    """True for bytes that are not text in any encoding we read (NULs, many control bytes)."""
+    sample = data[:65536]
+    if b"\x00" in sample:
+        return True
+    ctrl = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
+    return ctrl > max(8, len(sample) // 100)
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """Decode UTF-8 (with or without BOM), else the Windows/Latin-1 legacy encodings."""
+    if looks_binary(data):
+        raise LoadError(f"{name}: binary data, not text")
+    for enc in ("utf-8-sig",):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+# --- formats -----------------------------------------------------------------------------------
+
+
+def _first_line_title(text: str) -> str | None:
+    for line in text.split("\n"):
+        s = line.strip().lstrip("#").strip()
+        if s:
+            return s[:200]
+    return None
+
+
+def _load_text(data: bytes, name: str) -> LoadedDocument:
+    raw = decode_text(data, name)
+    paged = "\f" in raw
+    pages = raw.split("\f") if paged else [raw]
+    text, starts = assemble(pages, paged)
+    return LoadedDocument(text, starts, _first_line_title(text))
+
+
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+", re.M)
+_MD_EMPH = re.compile(r"(\*\*|__)(.+?)\1")
+
+
+def markdown_to_text(md: str) -> str:
+    """Plain text of Markdown: link text kept, heading marks, emphasis and HTML tags dropped."""
+    md = re.sub(r"<!--.*?-->", "", md, flags=re.S)
+    md = _MD_LINK.sub(r"\1", md)
+    md = _MD_HEADING.sub("", md)
+    md = _MD_EMPH.sub(r"\2", md)
+    md = re.sub(r"</?[a-zA-Z][^>\n]*>", "", md)
+    return md
+
+
+def _load_markdown(data: bytes, name: str) -> LoadedDocument:
+    raw = decode_text(data, name)
+    heading = re.search(r"^\s{0,3}#\s+(.+)$", raw, re.M)
+    text, _ = assemble([markdown_to_text(raw)], False)
+    title = _MD_LINK.sub(r"\1", heading.group(1)).strip() if heading else _first_line_title(text)
+    return LoadedDocument(text, None, title)
+
+
+class _HTMLText(HTMLParser):
+    BLOCK = {
+        "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table",
+        "section", "article", "header", "footer", "blockquote", "pre", "dd", "dt", "hr", "title",
+    }
+    SKIP = {"script", "style", "noscript", "template", "svg", "nav"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+        self.title: str | None = None
+        self.h1: str | None = None
+        self._in: str | None = None
+        self._buf: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self.skip += 1
+        if tag in self.BLOCK:
+            self.parts.append("\n\n" if tag not in ("br", "li", "tr") else "\n")
+        if tag == "li":
+            self.parts.append("- ")
+        if tag in ("title", "h1") and self._in is None:
+            self._in, self._buf = tag, []
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP and self.skip:
+            self.skip -= 1
+        if tag == self._in:
+            val = " ".join("".join(self._buf).split())
+            if tag == "title" and not self.title:
+                self.title = val
+            if tag == "h1" and not self.h1:
+                self.h1 = val
+            self._in = None
+        if tag in self.BLOCK:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data):
+        if self.skip:
+            return
+        if self._in:
+            self._buf.append(data)
+        if self._in == "title":
+            return
+        self.parts.append(re.sub(r"[ \t\r\n]+", " ", data))
+
+
+def _html_encoding(data: bytes) -> str | None:
+    m = re.search(rb"<meta[^>]+charset=[\"']?([\w-]+)", data[:4096], re.I)
+    return m.group(1).decode("ascii", "ignore").lower() if m else None
+
+
+def _load_html(data: bytes, name: str) -> LoadedDocument:
+    if b"\x00" in data[:65536]:
+        raise LoadError(f"{name}: binary data, not HTML")
+    enc = _html_encoding(data)
+    try:
+        raw = data.decode(enc or "utf-8")
+    except (UnicodeDecodeError, LookupError):
+        try:
+            raw = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raw = data.decode("cp1252", errors="replace")
+    parser = _HTMLText()
+    parser.feed(raw)
+    parser.close()
+    body = "".join(parser.parts)
+    body = "\n".join(" ".join(line.split()) for line in body.split("\n"))
+    text, _ = assemble([body], False)
+    return LoadedDocument(text, None, parser.h1 or parser.title or _first_line_title(text))
+
+
+def _load_pdf(path: Path, name: str) -> LoadedDocument:
+    import pypdf
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = pypdf.PdfReader(str(path))
+        if reader.is_encrypted:
+            try:
+                ok = reader.decrypt("")
+            except Exception:
+                ok = 0
+            if not ok:
+                raise LoadError(f"{name}: encrypted PDF (a password is needed)")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        info_title = None
+        try:
+            info_title = (reader.metadata or {}).get("/Title")
+        except Exception:
+            pass
+    except LoadError:
+        raise
+    except (PdfReadError, Exception) as exc:  # pypdf raises many kinds on broken files
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise LoadError(f"{name}: corrupt or truncated PDF ({reason[:120]})") from None
+    if not pages:
+        raise LoadError(f"{name}: PDF has no pages")
+    if not any(p.strip() for p in pages):
+        raise LoadError(f"{name}: PDF has no text layer (scanned? run OCR first)")
+    text, starts = assemble(pages, True)
+    title = str(info_title).strip() if info_title and str(info_title).strip() else None
+    return LoadedDocument(text, starts, title or _first_line_title(text))
+
+
+def _load_docx(path: Path, name: str) -> LoadedDocument:
+    import docx  # python-docx
+
+    try:
+        d = docx.Document(str(path))
+    except Exception as exc:
+        raise LoadError(f"{name}: broken .docx ({type(exc).__name__})") from None
+    parts: list[str] = []
+    title = None
+    for para in d.paragraphs:
+        t = para.text
+        style = (para.style.name or "").lower() if para.style is not None else ""
+        if title is None and t.strip() and (style.startswith("heading") or style == "title"):
+            title = t.strip()
+        if style.startswith("list"):
+            t = "- " + t
+        parts.append(t)
+    for table in d.tables:
+        for row in table.rows:
+            parts.append(" | ".join(c.text.strip() for c in row.cells))
+    text, _ = assemble(["\n\n".join(parts)], False)
+    try:
+        core_title = d.core_properties.title
+    except Exception:
+        core_title = None
+    return LoadedDocument(text, None, title or core_title or _first_line_title(text))
+
+
+def load_document(path: Path, data: bytes | None = None) -> LoadedDocument:
+    """Read one file into canonical text; raise LoadError with the file and reason if it fails."""
+    name = str(path)
+    ext = path.suffix.lower()
+    if ext not in SUPPORTED_EXTS:
+        raise LoadError(f"{name}: unsupported file type '{ext or '(none)'}'")
+    if data is None:
+        data = read_bytes(path)
+    if not data.strip():
+        raise LoadError(f"{name}: empty file")
+    if ext == ".pdf":
+        doc = _load_pdf(path, name)
+    elif ext == ".docx":
+        doc = _load_docx(path, name)
+    elif ext in HTML_EXTS:
+        doc = _load_html(data, name)
+    elif ext in MD_EXTS:
+        doc = _load_markdown(data, name)
+    else:
+        doc = _load_text(data, name)
+    if not doc.text.strip():
+        raise LoadError(f"{name}: no text found")
+    return doc
+
+
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes, or a LoadError naming it and saying why not."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise LoadError(f"{path}: file too large ({size // (1024 * 1024)} MB)")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise LoadError(f"{path}: file disappeared before it could be read") from None
+    except PermissionError:
+        raise LoadError(f"{path}: permission denied") from None
+    except IsADirectoryError:
+        raise LoadError(f"{path}: is a directory") from None
+    except OSError as exc:
+        raise LoadError(f"{path}: cannot read ({exc.strerror or exc})") from None

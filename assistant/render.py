@@ -1,0 +1,161 @@
+"""Terminal rendering for people (rich tables, colours only on a TTY) and JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from .prompts import labels
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def print_json(obj: object) -> None:
+    """One JSON object on stdout (UTF-8, not escaped)."""
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def error(message: str) -> None:
+    """A one-line error on stderr."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}")
+
+
+def info(message: str) -> None:
+    """A one-line note on stdout."""
+    console.print(escape(message))
+
+
+@contextmanager
+def ingest_progress(enabled: bool = True) -> Iterator:
+    """A progress bar (on stderr) fed by the ingest's progress callback."""
+    if not enabled or not err_console.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=err_console, transient=True,
+    ) as bar:
+        tasks: dict[str, int] = {}
+        names = {"load": "Reading documents", "embed": "Embedding chunks"}
+
+        def update(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(names.get(phase, phase), total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        yield update
+
+
+def ingest_summary(report, index_dir: Path) -> None:
+    """The table printed after an ingest."""
+    t = Table(title=f"Ingest into {index_dir}", show_header=False, title_justify="left")
+    t.add_column(style="bold")
+    t.add_column(justify="right")
+    for key in ("added", "updated", "removed", "unchanged"):
+        t.add_row(f"documents {key}", str(getattr(report, key)))
+    t.add_row("chunks written", f"{report.chunks} ({report.embedded} embedded)")
+    t.add_row("skipped", str(len(report.skipped)))
+    t.add_row("failed", f"[red]{len(report.failed)}[/]" if report.failed else "0")
+    t.add_row("index now", f"{report.total_documents} documents, {report.total_chunks} chunks")
+    t.add_row("seconds", f"{report.seconds:.1f}")
+    console.print(t)
+    for f in report.skipped:
+        console.print(f"[yellow]skipped[/] {escape(f['source'])}: {escape(f['reason'])}")
+    for f in report.failed:
+        console.print(f"[red]failed[/]  {escape(f['source'])}: {escape(f['reason'])}")
+
+
+def _where(c, lab: dict) -> str:
+    page = f", {lab['page']} {c.page}" if c.page else ""
+    return f"{c.title} ({c.source}{page})"
+
+
+def answer(ans) -> None:
+    """An answer, its coverage and its numbered sources with exact quotes."""
+    lab = labels(ans.language)
+    if ans.searched and ans.searched != ans.question:
+        console.print(f"[dim]{lab['searched']}: {escape(ans.searched)}[/]")
+    if ans.refused:
+        console.print(f"[bold yellow]{escape(ans.answer)}[/]")
+        if ans.see_also:
+            console.print(f"\n[bold]{lab['see_also']}:[/]")
+            for c in ans.see_also:
+                console.print(f"  [dim]-[/] {escape(_where(c, lab))}")
+                console.print(f"    [dim]{escape(_short(c.quote, 240))}[/]")
+        return
+    console.print(escape(ans.answer))
+    if ans.unsupported:
+        console.print(f"[dim]({len(ans.unsupported)} unsupported sentence(s) removed)[/]")
+    console.print(f"[dim]{lab['coverage']}: {ans.coverage_label()}[/]")
+    console.print(f"\n[bold]{lab['sources']}:[/]")
+    for c in ans.citations:
+        console.print(f"  [bold cyan][{c.n}][/] {escape(_where(c, lab))}")
+        console.print(f"      “{escape(' '.join(c.quote.split()))}”")
+
+
+def _short(text: str, n: int) -> str:
+    t = " ".join(text.split())
+    return t if len(t) <= n else t[: n - 1] + "…"
+
+
+def hit_json(h) -> dict:
+    """A search hit in the `assistant search --json` shape."""
+    c = h.chunk
+    return {
+        "rank": h.rank, "doc_id": c.doc_id, "source": c.source, "title": c.title, "page": c.page,
+        "start": c.start, "end": c.end, "text": c.text, "score": round(h.score, 6),
+        "dense": None if h.dense is None else round(h.dense, 6),
+        "keyword": None if h.keyword is None else round(h.keyword, 6),
+    }
+
+
+def hits(results) -> None:
+    """Ranked passages as a table."""
+    if not results:
+        console.print("no passages found")
+        return
+    t = Table(show_lines=True)
+    t.add_column("#", justify="right")
+    t.add_column("document")
+    t.add_column("page", justify="right")
+    t.add_column("passage")
+    t.add_column("score", justify="right")
+    for h in results:
+        c = h.chunk
+        t.add_row(str(h.rank), escape(f"{c.title}\n{c.source}"), str(c.page or "–"), escape(_short(c.text, 300)), f"{h.score:.4f}")
+    console.print(t)
+
+
+def status(s: dict) -> None:
+    """The index status as a two-column table."""
+    t = Table(show_header=False, title="Index", title_justify="left")
+    t.add_column(style="bold")
+    t.add_column()
+    for key in ("path", "documents", "chunks", "model", "dim", "chroma", "last_ingest"):
+        t.add_row(key, escape(str(s.get(key))))
+    t.add_row("languages", ", ".join(f"{k}: {v}" for k, v in sorted(s.get("languages", {}).items())))
+    t.add_row("types", ", ".join(f"{k}: {v}" for k, v in sorted(s.get("types", {}).items())))
+    for dup in s.get("near_duplicates", []):
+        t.add_row("near-duplicate", escape(f"{dup['a']} ~ {dup['b']} ({dup['similarity']:.2f})"))
+    console.print(t)
+
+
+def documents(rows: list[dict]) -> None:
+    """The documents in the index as a table."""
+    t = Table()
+    for col in ("doc_id", "language", "type", "date", "chunks", "title"):
+        t.add_column(col, justify="right" if col == "chunks" else "left")
+    for r in rows:
+        t.add_row(*(escape(str(r[c] if r[c] is not None else "–")) for c in ("doc_id", "language", "type", "date", "chunks", "title")))
+    console.print(t)

@@ -1,0 +1,621 @@
+"""The index on disk: a SQLite manifest (truth), Chroma vectors, and a bm25s keyword index."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import IndexLockedError, IndexMissingError, ModelMismatchError
+
+MANIFEST = "manifest.sqlite"
+CHROMA_DIR = "chroma"
+KEYWORD_DIR = "keyword"
+LOCK_FILE = "ingest.lock"
+COLLECTION = "chunks"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,          -- resolved absolute path: the document's identity
+    source TEXT NOT NULL,               -- the path as ingested (shown to users)
+    content_hash TEXT NOT NULL,
+    title TEXT NOT NULL,
+    type TEXT,
+    language TEXT NOT NULL,
+    date TEXT,
+    publisher TEXT,
+    text TEXT NOT NULL,                 -- canonical text: every offset points into it
+    page_starts TEXT,                   -- JSON list or NULL
+    n_chunks INTEGER NOT NULL,
+    size INTEGER,
+    mtime REAL,
+    ingested_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id TEXT PRIMARY KEY,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    page INTEGER,
+    page_end INTEGER,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    terms TEXT NOT NULL                 -- space-joined keyword terms
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, seq);
+"""
+
+
+@dataclass
+class DocumentRecord:
+    """A document as the manifest holds it."""
+
+    doc_id: str
+    path: str
+    source: str
+    content_hash: str
+    title: str
+    type: str | None
+    language: str
+    date: str | None
+    publisher: str | None
+    text: str
+    page_starts: list[int] | None
+    n_chunks: int
+    size: int | None = None
+    mtime: float | None = None
+    ingested_at: str = ""
+
+
+@dataclass
+class ChunkRecord:
+    """A chunk as the manifest holds it, with its document's descriptive fields."""
+
+    id: str
+    doc_id: str
+    seq: int
+    page: int | None
+    page_end: int | None
+    start: int
+    end: int
+    text: str
+    terms: str = ""
+    source: str = ""
+    title: str = ""
+    language: str = ""
+    type: str | None = None
+    date: str | None = None
+
+
+def date_key(date: str | None) -> int:
+    """A sortable integer for a document date: 2010-11-30 → 20101130, 2010 → 20100101, none → 0."""
+    if not date:
+        return 0
+    parts = (str(date).split("-") + ["01", "01"])[:3]
+    try:
+        y, m, d = (int(p) for p in parts)
+    except ValueError:
+        return 0
+    return y * 10000 + m * 100 + d
+
+
+class Manifest:
+    """The SQLite file that says which documents and chunks the index holds."""
+
+    def __init__(self, path: Path, create: bool = False) -> None:
+        if not create and not path.exists():
+            raise IndexMissingError(
+                f"{path.parent}: no index here; run `assistant ingest` first (or set --index / ASSISTANT_INDEX)"
+            )
+        self.path = path
+        try:
+            self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            if create:
+                self.db.executescript(_SCHEMA)
+            else:
+                self.db.execute("SELECT 1 FROM documents LIMIT 1")
+        except sqlite3.DatabaseError as exc:
+            raise IndexMissingError(f"{path}: the index manifest is unreadable ({exc}); rebuild with `assistant ingest --full`") from None
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self.db.close()
+
+    # meta
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        """One value of the meta table."""
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: object) -> None:
+        """Set one value of the meta table."""
+        self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, str(value)))
+
+    @property
+    def generation(self) -> int:
+        """A counter bumped by every ingest that changed something."""
+        return int(self.get_meta("generation", "0") or 0)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write: all or nothing, even if the process is killed."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # documents
+    def documents(self) -> list[DocumentRecord]:
+        """All documents, ordered by source."""
+        rows = self.db.execute(
+            "SELECT doc_id, path, source, content_hash, title, type, language, date, publisher, '', "
+            "page_starts, n_chunks, size, mtime, ingested_at FROM documents ORDER BY source"
+        ).fetchall()
+        return [self._doc(r) for r in rows]
+
+    def document(self, doc_id: str) -> DocumentRecord | None:
+        """One document with its canonical text."""
+        r = self.db.execute(
+            "SELECT doc_id, path, source, content_hash, title, type, language, date, publisher, text, "
+            "page_starts, n_chunks, size, mtime, ingested_at FROM documents WHERE doc_id=?",
+            (doc_id,),
+        ).fetchone()
+        return self._doc(r) if r else None
+
+    @staticmethod
+    def _doc(r: Sequence) -> DocumentRecord:
+        return DocumentRecord(
+            r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
+            json.loads(r[10]) if r[10] else None, r[11], r[12], r[13], r[14],
+        )
+
+    def document_text(self, doc_id: str) -> str | None:
+        """The canonical text of a document."""
+        r = self.db.execute("SELECT text FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+        return r[0] if r else None
+
+    def put_document(self, doc: DocumentRecord, chunks: Sequence[ChunkRecord]) -> None:
+        """Insert or replace a document and all its chunks (call inside a transaction)."""
+        self.db.execute("DELETE FROM documents WHERE doc_id=? OR path=?", (doc.doc_id, doc.path))
+        self.db.execute(
+            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                doc.doc_id, doc.path, doc.source, doc.content_hash, doc.title, doc.type, doc.language,
+                doc.date, doc.publisher, doc.text, json.dumps(doc.page_starts) if doc.page_starts else None,
+                len(chunks), doc.size, doc.mtime, doc.ingested_at,
+            ),
+        )
+        self.db.executemany(
+            "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?)",
+            [(c.id, doc.doc_id, c.seq, c.page, c.page_end, c.start, c.end, c.text, c.terms) for c in chunks],
+        )
+
+    def remove_document(self, doc_id: str) -> None:
+        """Delete a document and its chunks (call inside a transaction)."""
+        self.db.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
+
+    # chunks
+    _CHUNK_SELECT = (
+        "SELECT c.id, c.doc_id, c.seq, c.page, c.page_end, c.start, c.end, c.text, '', d.source, d.title, "
+        "d.language, d.type, d.date FROM chunks c JOIN documents d ON d.doc_id = c.doc_id"
+    )
+
+    def chunks_by_ids(self, ids: Sequence[str]) -> dict[str, ChunkRecord]:
+        """Chunks for the given ids that the manifest knows (unknown ids are left out)."""
+        out: dict[str, ChunkRecord] = {}
+        ids = list(ids)
+        for i in range(0, len(ids), 900):
+            part = ids[i : i + 900]
+            q = f"{self._CHUNK_SELECT} WHERE c.id IN ({','.join('?' * len(part))})"
+            for r in self.db.execute(q, part):
+                out[r[0]] = ChunkRecord(*r)
+        return out
+
+    def chunks_of(self, doc_id: str) -> list[ChunkRecord]:
+        """All chunks of one document, in order."""
+        q = f"{self._CHUNK_SELECT} WHERE c.doc_id=? ORDER BY c.seq"
+        return [ChunkRecord(*r) for r in self.db.execute(q, (doc_id,))]
+
+    def chunk_terms(self) -> tuple[list[str], list[list[str]]]:
+        """Every chunk id with its keyword terms, in a stable order."""
+        ids: list[str] = []
+        terms: list[list[str]] = []
+        for cid, t in self.db.execute("SELECT id, terms FROM chunks ORDER BY doc_id, seq"):
+            ids.append(cid)
+            terms.append(t.split())
+        return ids, terms
+
+    def chunk_ids(self) -> set[str]:
+        """The ids of every chunk."""
+        return {r[0] for r in self.db.execute("SELECT id FROM chunks")}
+
+    def counts(self) -> tuple[int, int]:
+        """Number of documents and chunks."""
+        d = self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        c = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        return d, c
+
+    def filter_doc_ids(
+        self,
+        lang: str | None = None,
+        doc_type: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        source_glob: str | None = None,
+    ) -> list[str]:
+        """The documents that pass the given filters."""
+        import fnmatch
+
+        out = []
+        for d in self.documents():
+            if lang and d.language != lang:
+                continue
+            if doc_type and (d.type or "") != doc_type:
+                continue
+            dk = date_key(d.date)
+            if since and (dk == 0 or dk < date_key(since)):
+                continue
+            if until and (dk == 0 or dk > _end_key(until)):
+                continue
+            if source_glob and not (
+                fnmatch.fnmatch(d.source, source_glob) or fnmatch.fnmatch(Path(d.source).name, source_glob)
+            ):
+                continue
+            out.append(d.doc_id)
+        return out
+
+
+def _end_key(date: str) -> int:
+    """The last day covered by a possibly partial date: 2010 → 20101231."""
+    parts = str(date).split("-")
+    if len(parts) == 1:
+        return date_key(date) + 1130
+    if len(parts) == 2:
+        return date_key(date) + 30
+    return date_key(date)
+
+
+class VectorStore:
+    """The Chroma collection of chunk vectors: local PersistentClient, or a server by URL."""
+
+    def __init__(self, index_dir: Path, url: str | None = None, collection: str = COLLECTION) -> None:
+        self.index_dir = index_dir
+        self.url = url
+        self.collection_name = collection
+        self._col = None
+
+    def _client(self):
+        os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        if self.url:
+            from urllib.parse import urlparse
+
+            u = urlparse(self.url)
+            return chromadb.HttpClient(
+                host=u.hostname or "localhost",
+                port=u.port or (443 if u.scheme == "https" else 8000),
+                ssl=u.scheme == "https",
+                settings=settings,
+            )
+        return chromadb.PersistentClient(path=str(self.index_dir / CHROMA_DIR), settings=settings)
+
+    @property
+    def collection(self):
+        """The Chroma collection, created on first use with the project's embedding function."""
+        if self._col is None:
+            from .embedding import get_embedder
+
+            client = self._client()
+            ef = _chroma_embedding_function(lambda: get_embedder(self._model_spec))
+            self._col = client.get_or_create_collection(
+                self.collection_name,
+                embedding_function=ef,
+                metadata={"hnsw:space": "cosine"},
+            )
+        return self._col
+
+    _model_spec = "multilingual-e5-small"
+
+    def bind_model(self, spec: str) -> None:
+        """The model the embedding function uses if Chroma ever asks it to embed."""
+        self._model_spec = spec
+
+    def get_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors for the ids Chroma has."""
+        out: dict[str, np.ndarray] = {}
+        ids = list(ids)
+        for i in range(0, len(ids), 1000):
+            res = self.collection.get(ids=ids[i : i + 1000], include=["embeddings"])
+            for cid, emb in zip(res["ids"], res["embeddings"]):
+                out[cid] = np.asarray(emb, dtype=np.float32)
+        return out
+
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict]) -> None:
+        """Add or replace vectors with their filter metadata."""
+        for i in range(0, len(ids), 2000):
+            self.collection.upsert(
+                ids=list(ids[i : i + 2000]),
+                embeddings=vectors[i : i + 2000],
+                metadatas=list(metadatas[i : i + 2000]),
+            )
+
+    def all_ids(self) -> set[str]:
+        """Every id in the collection."""
+        out: set[str] = set()
+        offset = 0
+        while True:
+            res = self.collection.get(include=[], limit=5000, offset=offset)
+            out.update(res["ids"])
+            if len(res["ids"]) < 5000:
+                return out
+            offset += 5000
+
+    def delete(self, ids: Iterable[str]) -> None:
+        """Remove vectors by id."""
+        ids = list(ids)
+        for i in range(0, len(ids), 2000):
+            self.collection.delete(ids=ids[i : i + 2000])
+
+    def count(self) -> int:
+        """Number of vectors."""
+        return self.collection.count()
+
+    def query(self, vector: np.ndarray, k: int, doc_ids: Sequence[str] | None = None) -> list[tuple[str, float]]:
+        """The k nearest chunk ids with cosine similarity, optionally within some documents."""
+        where = None
+        if doc_ids is not None:
+            if not doc_ids:
+                return []
+            where = {"doc_id": {"$in": list(doc_ids)}}
+        n = self.count()
+        if n == 0:
+            return []
+        res = self.collection.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)],
+            n_results=min(k, n),
+            where=where,
+            include=["distances"],
+        )
+        return [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0])]
+
+
+def _chroma_embedding_function(factory):
+    """A Chroma EmbeddingFunction backed by our embedder (built lazily, never Chroma's default)."""
+    from chromadb.api.types import EmbeddingFunction
+    from chromadb.utils.embedding_functions import register_embedding_function
+
+    class PolicyAssistantEmbedding(EmbeddingFunction):
+        def __init__(self, make=factory) -> None:
+            self._make = make
+
+        def __call__(self, input):  # noqa: A002 - Chroma's parameter name
+            return list(self._make().embed_passages(list(input)))
+
+        def embed_query(self, input):  # noqa: A002
+            emb = self._make()
+            return [emb.embed_query(t) for t in input]
+
+        @staticmethod
+        def name() -> str:
+            return "policy-assistant"
+
+        def get_config(self) -> dict:
+            return {}
+
+        @staticmethod
+        def build_from_config(config: dict) -> PolicyAssistantEmbedding:
+            from .embedding import get_embedder
+
+            return PolicyAssistantEmbedding(lambda: get_embedder(config.get("model", "multilingual-e5-small")))
+
+        def default_space(self) -> str:
+            return "cosine"
+
+        def supported_spaces(self) -> list[str]:
+            return ["cosine", "l2", "ip"]
+
+    try:
+        register_embedding_function(PolicyAssistantEmbedding)
+    except Exception:
+        pass
+    return PolicyAssistantEmbedding()
+
+
+class KeywordIndex:
+    """BM25 over chunk terms (bm25s), saved beside the manifest and tagged with its generation."""
+
+    def __init__(self, ids: list[str], bm25, generation: int) -> None:
+        self.ids = ids
+        self.bm25 = bm25
+        self.generation = generation
+        self._pos = {cid: i for i, cid in enumerate(ids)}
+
+    @classmethod
+    def build(cls, ids: list[str], terms: list[list[str]], generation: int) -> KeywordIndex:
+        """Index the given chunk terms."""
+        import bm25s
+
+        bm25 = bm25s.BM25(k1=1.2, b=0.75)
+        if ids:
+            bm25.index(terms, show_progress=False)
+        return cls(ids, bm25, generation)
+
+    def save(self, directory: Path) -> None:
+        """Write the index next to the manifest, replacing the old one in one rename."""
+        tmp = directory.with_name(directory.name + f".tmp-{os.getpid()}")
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+        if self.ids:
+            self.bm25.save(str(tmp), show_progress=False)
+        (tmp / "ids.json").write_text(json.dumps({"generation": self.generation, "ids": self.ids}))
+        old = directory.with_name(directory.name + f".old-{os.getpid()}")
+        if directory.exists():
+            directory.rename(old)
+        tmp.rename(directory)
+        if old.exists():
+            shutil.rmtree(old, ignore_errors=True)
+
+    @classmethod
+    def load(cls, directory: Path) -> KeywordIndex | None:
+        """The saved index, or None when it is missing or unreadable."""
+        try:
+            meta = json.loads((directory / "ids.json").read_text())
+            import bm25s
+
+            bm25 = bm25s.BM25.load(str(directory), mmap=False) if meta["ids"] else bm25s.BM25()
+            return cls(meta["ids"], bm25, int(meta["generation"]))
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def search(self, terms: list[str], k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+        """The k best chunk ids by BM25 score (only positive scores)."""
+        if not self.ids or not terms:
+            return []
+        scores = self.bm25.get_scores(terms) if any(t in self.bm25.vocab_dict for t in terms) else None
+        if scores is None:
+            return []
+        scores = np.asarray(scores, dtype=np.float32)
+        if allowed is not None:
+            mask = np.fromiter((cid in allowed for cid in self.ids), dtype=bool, count=len(self.ids))
+            scores = np.where(mask, scores, 0.0)
+        k = min(k, len(self.ids))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top])]
+        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+
+class Index:
+    """The whole index folder: manifest, vectors and keyword index, opened for reading or writing."""
+
+    def __init__(self, index_dir: Path, chroma_url: str | None = None, create: bool = False) -> None:
+        self.dir = Path(index_dir)
+        if create:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        elif not (self.dir / MANIFEST).exists():
+            raise IndexMissingError(
+                f"{self.dir}: no index here; run `assistant ingest` first (or set --index / ASSISTANT_INDEX)"
+            )
+        self.manifest = Manifest(self.dir / MANIFEST, create=create)
+        self.vectors = VectorStore(self.dir, chroma_url)
+        self._keyword: KeywordIndex | None = None
+
+    def close(self) -> None:
+        """Release the manifest connection."""
+        self.manifest.close()
+
+    @property
+    def model(self) -> str | None:
+        """The embedding model the index was built with."""
+        return self.manifest.get_meta("model")
+
+    def check_model(self, name: str, dim: int | None = None) -> None:
+        """Refuse to mix vectors of two models."""
+        built = self.model
+        if built is None or built == name:
+            if dim is not None and self.manifest.get_meta("dim") not in (None, str(dim)):
+                raise ModelMismatchError(f"{self.dir}: index dimension {self.manifest.get_meta('dim')} ≠ model dimension {dim}")
+            return
+        raise ModelMismatchError(
+            f"{self.dir}: the index was built with '{built}', but the configured model is '{name}'. "
+            f"Rebuild it with `assistant ingest --full`, or set ASSISTANT_EMBED_MODEL={built}"
+        )
+
+    def require_documents(self) -> None:
+        """Raise a clear error when the index holds nothing to search."""
+        if self.manifest.counts()[0] == 0:
+            raise IndexMissingError(f"{self.dir}: the index is empty; run `assistant ingest PATH` first")
+
+    @property
+    def keyword(self) -> KeywordIndex:
+        """The keyword index in step with the manifest (rebuilt in memory if the saved one lags)."""
+        gen = self.manifest.generation
+        if self._keyword is None or self._keyword.generation != gen:
+            kw = KeywordIndex.load(self.dir / KEYWORD_DIR)
+            if kw is None or kw.generation != gen:
+                ids, terms = self.manifest.chunk_terms()
+                kw = KeywordIndex.build(ids, terms, gen)
+            self._keyword = kw
+        return self._keyword
+
+    def rebuild_keyword(self) -> None:
+        """Rebuild and save the keyword index from the manifest."""
+        ids, terms = self.manifest.chunk_terms()
+        kw = KeywordIndex.build(ids, terms, self.manifest.generation)
+        kw.save(self.dir / KEYWORD_DIR)
+        self._keyword = kw
+
+    @contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Hold the single-writer lock, or fail at once with a clear message."""
+        import fcntl
+
+        path = self.dir / LOCK_FILE
+        fh = open(path, "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip()
+            fh.close()
+            raise IndexLockedError(
+                f"{self.dir}: another ingest is writing this index{f' (pid {holder})' if holder else ''}; try again when it ends"
+            ) from None
+        try:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(str(os.getpid()))
+            fh.flush()
+            yield
+        finally:
+            fh.seek(0)
+            fh.truncate()
+            fcntl.flock(fh, fcntl.LOCK_UN)
+            fh.close()
+
+    def status(self) -> dict:
+        """A summary of what the index holds."""
+        docs = self.manifest.documents()
+        langs: dict[str, int] = {}
+        types: dict[str, int] = {}
+        for d in docs:
+            langs[d.language] = langs.get(d.language, 0) + 1
+            types[d.type or "unknown"] = types.get(d.type or "unknown", 0) + 1
+        n_docs, n_chunks = self.manifest.counts()
+        return {
+            "path": str(self.dir),
+            "documents": n_docs,
+            "chunks": n_chunks,
+            "languages": langs,
+            "types": types,
+            "model": self.model,
+            "dim": int(self.manifest.get_meta("dim") or 0) or None,
+            "chroma": self.vectors.url or str(self.dir / CHROMA_DIR),
+            "last_ingest": self.manifest.get_meta("last_ingest"),
+            "generation": self.manifest.generation,
+        }
+
+
+def now_iso() -> str:
+    """The current UTC time as ISO 8601."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -1,0 +1,88 @@
+"""Ask and search on the real seed index: right documents, key facts, exact quotes, refusals."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import assert_quotes_exact, run_cli
+
+PRESS_2010 = "da-2010-11-30-pressemeddelelse-kommuner-styrker-samarbejdet"
+STRATEGY = "da-2010-10-08-pressemeddelelse-civilsamfundsstrategi"
+CIRCULAR = "sv-1997-09-12-cirkular-1997-145-frivilligt-socialt-arbete"
+FREDERIKSBERG = "da-2010-frederiksberg-frivillighedspolitik"
+
+ANSWERABLE = [
+    ("Hvor meget udbetalte kommunerne i 2009 i § 18-støtte?", "da", PRESS_2010, "144,7 millioner"),
+    ("Hvor mange penge vil regeringen bruge på den nye civilsamfundsstrategi?", "da", STRATEGY, "100 mio. kr."),
+    ("Hur ska de lokala projekten finansieras?", "sv", CIRCULAR, "finansieras i kommunen"),
+    ("När ville Kommunförbundet senast ha kommunernas reaktion?", "sv", CIRCULAR, "1 oktober 1997"),
+    # cross-lingual: Swedish question about a Danish document, and the other way round
+    ("Hur mycket pengar avsatte Frederiksbergs kommun 2010?", "sv", FREDERIKSBERG, "4 mio. kr."),
+    ("Hvor mange procent af det statslige tilskud udbetaler kommunerne?", "da", PRESS_2010, "101 procent"),
+    ("Hvornår skulle Kommunförbundet have svar fra kommunerne?", "da", CIRCULAR, "1 oktober 1997"),
+]
+
+
+@pytest.mark.parametrize("question,lang,doc,fact", ANSWERABLE)
+def test_answers_cite_the_right_document_with_the_fact(answerer, question, lang, doc, fact):
+    ans = answerer.ask(question)
+    assert not ans.refused, ans.answer
+    assert ans.language == lang
+    assert fact in ans.answer
+    assert any(c.doc_id == doc and fact in c.quote for c in ans.citations)
+    assert_quotes_exact(ans, answerer.retriever.index.manifest)
+
+
+@pytest.mark.parametrize(
+    "question,phrase",
+    [
+        ("Hvor meget udbetalte kommunerne i 2012 i § 18-støtte?", "Det fremgår ikke af dokumenterne."),
+        ("Hvilke regler gælder for barselsorlov for kommunalt ansatte?", "Det fremgår ikke af dokumenterne."),
+        ("Hur många asylsökande tog Malmö emot 2015?", "Det framgår inte av dokumenten."),
+    ],
+)
+def test_unanswerable_is_refused_in_the_question_language(answerer, question, phrase):
+    ans = answerer.ask(question)
+    assert ans.refused and ans.answer == phrase and ans.citations == []
+    assert_quotes_exact(ans, answerer.retriever.index.manifest)
+
+
+def test_ask_json_contract(seed_settings):
+    r = run_cli("ask", "Hur ska de lokala projekten finansieras?", "--index", str(seed_settings.index_dir), "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert {"question", "language", "answer", "refused", "citations"} <= data.keys()
+    assert data["language"] == "sv" and data["refused"] is False
+    c = data["citations"][0]
+    assert set(c) >= {"n", "doc_id", "source", "title", "page", "start", "end", "quote", "score"}
+    assert c["source"].endswith(f"{CIRCULAR}.txt")
+
+
+def test_search_json_contract_and_exact_lookup(seed_settings):
+    r = run_cli("search", "J.nr. 2008-1550", "-k", "3", "--index", str(seed_settings.index_dir), "--json")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)["results"]
+    assert res[0]["doc_id"] == "da-2008-12-16-paragraf-18-redegoerelse-2007"
+    assert [x["rank"] for x in res] == [1, 2, 3]
+    assert set(res[0]) >= {"rank", "doc_id", "source", "title", "page", "start", "end", "text", "score"}
+
+
+def test_status_json(seed_settings):
+    r = run_cli("index", "status", "--index", str(seed_settings.index_dir), "--json")
+    data = json.loads(r.stdout)
+    assert data["documents"] == 5 and data["chunks"] > 5
+    assert data["model"] == "multilingual-e5-small" and data["path"] == str(seed_settings.index_dir)
+    assert data["languages"] == {"da": 4, "sv": 1}
+
+
+def test_missing_index_and_bad_questions_fail_cleanly(tmp_path, seed_settings):
+    r = run_cli("ask", "Hvad er § 18?", "--index", str(tmp_path / "nowhere"))
+    assert r.returncode == 4 and "no index" in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    r = run_cli("ask", "   ", "--index", str(seed_settings.index_dir))
+    assert r.returncode == 2 and "empty" in r.stderr
+    r = run_cli("ask", "x" * 10_000, "--index", str(seed_settings.index_dir))
+    assert r.returncode == 2 and "too long" in r.stderr
+    r = run_cli("ask", "?!?", "--index", str(seed_settings.index_dir))
+    assert r.returncode == 2 and "no words" in r.stderr

