@@ -191,7 +191,7 @@ def ingest(
                     index.manifest.set_meta("last_ingest", now_iso())
                     index.manifest.set_meta("schema", 1)
                 report.removed = len(removed)
-                index.rebuild_keyword()
+                index.refresh_derived()
                 _collect_garbage(index)
             for f in report.failed:
                 f.pop("path", None)
@@ -367,7 +367,7 @@ def remove_paths(paths: Iterable[Path], settings: Settings) -> int:
                     index.manifest.remove_document(d.doc_id)
                 index.manifest.set_meta("generation", index.manifest.generation + 1)
                 index.manifest.set_meta("last_ingest", now_iso())
-            index.rebuild_keyword()
+            index.refresh_derived()
             _collect_garbage(index)
             return len(docs)
     finally:

@@ -558,8 +558,8 @@ class Index:
             self._keyword = kw
         return self._keyword
 
-    def rebuild_keyword(self) -> None:
-        """Rebuild and save the keyword index from the manifest."""
+    def refresh_derived(self) -> None:
+        """Rebuild the files derived from the manifest (keyword index) after every committed change."""
         ids, terms = self.manifest.chunk_terms()
         kw = KeywordIndex.build(ids, terms, self.manifest.generation)
         kw.save(self.dir / KEYWORD_DIR)
