@@ -39,11 +39,15 @@ LangOpt = typer.Option(None, "--lang", help="Only documents in this language (da
 TypeOpt = typer.Option(None, "--type", help="Only documents of this type (press_release, s18_statement, municipal_policy, circular).")
 SinceOpt = typer.Option(None, "--since", help="Only documents dated on or after this date (YYYY[-MM[-DD]]).")
 UntilOpt = typer.Option(None, "--until", help="Only documents dated on or before this date (YYYY[-MM[-DD]]).")
+ChromaOpt = typer.Option(
+    None, "--chroma-url", help="Keep vectors in a running Chroma server, e.g. http://127.0.0.1:8000 (or $ASSISTANT_CHROMA_URL).",
+    show_default=False,
+)
 SourceOpt = typer.Option(None, "--source", help="Only documents whose path matches this glob, e.g. 'corpus/da-*'.")
 
 
-def _settings(index: Optional[Path]) -> Settings:
-    return load_settings().with_overrides(index_dir=index)
+def _settings(index: Optional[Path], chroma_url: Optional[str] = None) -> Settings:
+    return load_settings().with_overrides(index_dir=index, chroma_url=chroma_url)
 
 
 def handle_errors(fn: Callable) -> Callable:
@@ -74,6 +78,7 @@ def _filters(lang, doc_type, since, until, source):
 def ingest(
     paths: list[Path] = typer.Argument(None, help="Files or folders to ingest (default: corpus/)."),
     index: Optional[Path] = IndexOpt,
+    chroma_url: Optional[str] = ChromaOpt,
     full: bool = typer.Option(False, "--full", help="Rebuild everything from scratch (also to switch models)."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -83,7 +88,7 @@ def ingest(
     """
     from .ingestion import ingest as run_ingest
 
-    settings = _settings(index)
+    settings = _settings(index, chroma_url)
     targets = paths or [Path("corpus")]
     with render.ingest_progress(enabled=not as_json) as progress:
         report = run_ingest(targets, settings, full=full, progress=progress)
@@ -100,6 +105,7 @@ def ingest(
 def ask(
     question: str = typer.Argument(..., help="The question, in Danish, Swedish or English."),
     index: Optional[Path] = IndexOpt,
+    chroma_url: Optional[str] = ChromaOpt,
     k: int = typer.Option(8, "-k", help="How many passages to read."),
     lang: Optional[str] = LangOpt,
     doc_type: Optional[str] = TypeOpt,
@@ -115,7 +121,7 @@ def ask(
     """
     from .api import open_answerer
 
-    settings = _settings(index)
+    settings = _settings(index, chroma_url)
     with open_answerer(settings, llm=llm) as answerer:
         answer = answerer.ask(question, filters=_filters(lang, doc_type, since, until, source), k=k)
     if as_json:
@@ -129,6 +135,7 @@ def ask(
 def search(
     question: str = typer.Argument(..., help="What to search for."),
     index: Optional[Path] = IndexOpt,
+    chroma_url: Optional[str] = ChromaOpt,
     k: int = typer.Option(10, "-k", help="How many passages to return."),
     lang: Optional[str] = LangOpt,
     doc_type: Optional[str] = TypeOpt,
@@ -144,7 +151,7 @@ def search(
     """
     from .api import open_retriever
 
-    settings = _settings(index)
+    settings = _settings(index, chroma_url)
     with open_retriever(settings) as retriever:
         from .answering import check_question
 
@@ -157,14 +164,14 @@ def search(
 
 @index_app.command("status")
 @handle_errors
-def index_status(index: Optional[Path] = IndexOpt, as_json: bool = JsonOpt) -> None:
+def index_status(index: Optional[Path] = IndexOpt, chroma_url: Optional[str] = ChromaOpt, as_json: bool = JsonOpt) -> None:
     """What the index holds: documents, chunks, languages, model, path, last ingest.
 
     Example: `assistant index status --json`
     """
     from .stores import Index
 
-    settings = _settings(index)
+    settings = _settings(index, chroma_url)
     idx = Index(settings.index_dir, settings.chroma_url)
     try:
         status = idx.status()
@@ -178,14 +185,14 @@ def index_status(index: Optional[Path] = IndexOpt, as_json: bool = JsonOpt) -> N
 
 @index_app.command("list")
 @handle_errors
-def index_list(index: Optional[Path] = IndexOpt, as_json: bool = JsonOpt) -> None:
+def index_list(index: Optional[Path] = IndexOpt, chroma_url: Optional[str] = ChromaOpt, as_json: bool = JsonOpt) -> None:
     """The documents in the index with language, type, date and chunk count.
 
     Example: `assistant index list`
     """
     from .stores import Index
 
-    settings = _settings(index)
+    settings = _settings(index, chroma_url)
     idx = Index(settings.index_dir, settings.chroma_url)
     try:
         docs = idx.manifest.documents()
@@ -207,6 +214,7 @@ def index_list(index: Optional[Path] = IndexOpt, as_json: bool = JsonOpt) -> Non
 def index_remove(
     paths: list[Path] = typer.Argument(..., help="Files (or folders) whose documents to remove."),
     index: Optional[Path] = IndexOpt,
+    chroma_url: Optional[str] = ChromaOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Remove documents from the index (the files themselves are not touched).
@@ -215,7 +223,7 @@ def index_remove(
     """
     from .ingestion import remove_paths
 
-    n = remove_paths(paths, _settings(index))
+    n = remove_paths(paths, _settings(index, chroma_url))
     if as_json:
         render.print_json({"removed": n})
     else:
@@ -229,13 +237,14 @@ def index_remove(
 def index_rebuild(
     paths: list[Path] = typer.Argument(None, help="Files or folders (default: corpus/)."),
     index: Optional[Path] = IndexOpt,
+    chroma_url: Optional[str] = ChromaOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Rebuild the whole index from the files (same as `ingest --full`).
 
     Example: `assistant index rebuild corpus/`
     """
-    ingest(paths=paths, index=index, full=True, as_json=as_json)
+    ingest(paths=paths, index=index, chroma_url=chroma_url, full=True, as_json=as_json)
 
 
 def main() -> None:

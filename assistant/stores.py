@@ -7,6 +7,7 @@ import os
 import shutil
 import sqlite3
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import IndexLockedError, IndexMissingError, ModelMismatchError
+from .errors import AssistantError, IndexLockedError, IndexMissingError, ModelMismatchError
 
 MANIFEST = "manifest.sqlite"
 CHROMA_DIR = "chroma"
@@ -297,12 +298,14 @@ class VectorStore:
 
     def __init__(self, index_dir: Path, url: str | None = None, collection: str = COLLECTION) -> None:
         self.index_dir = index_dir
-        self.url = url
+        self.url = normalize_chroma_url(url) if url else None
         self.collection_name = collection
         self._col = None
 
     def _client(self):
         os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+        if self.url:
+            check_chroma_server(self.url)
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
@@ -311,12 +314,17 @@ class VectorStore:
             from urllib.parse import urlparse
 
             u = urlparse(self.url)
-            return chromadb.HttpClient(
-                host=u.hostname or "localhost",
-                port=u.port or (443 if u.scheme == "https" else 8000),
-                ssl=u.scheme == "https",
-                settings=settings,
-            )
+            try:
+                client = chromadb.HttpClient(
+                    host=u.hostname or "localhost",
+                    port=u.port or (443 if u.scheme == "https" else 8000),
+                    ssl=u.scheme == "https",
+                    settings=settings,
+                )
+            except Exception as exc:
+                raise _server_error(self.url, exc) from None
+            _set_http_timeouts(client)
+            return client
         return chromadb.PersistentClient(path=str(self.index_dir / CHROMA_DIR), settings=settings)
 
     @property
@@ -327,12 +335,36 @@ class VectorStore:
 
             client = self._client()
             ef = _chroma_embedding_function(lambda: get_embedder(self._model_spec))
-            self._col = client.get_or_create_collection(
-                self.collection_name,
-                embedding_function=ef,
-                metadata={"hnsw:space": "cosine"},
-            )
+            with self._guard():
+                self._col = client.get_or_create_collection(
+                    self.collection_name,
+                    embedding_function=ef,
+                    metadata={"hnsw:space": "cosine"},
+                )
         return self._col
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Turn a lost or failing Chroma server into one clear line (local mode: unchanged)."""
+        try:
+            yield
+        except AssistantError:
+            raise
+        except Exception as exc:
+            if self.url and _is_connection_error(exc):
+                raise _server_error(self.url, exc) from None
+            raise
+
+    def drop(self) -> None:
+        """Delete the whole collection (used by `ingest --full`)."""
+        with self._guard():
+            client = self._client()
+            try:
+                client.delete_collection(self.collection_name)
+            except Exception as exc:
+                if self.url and _is_connection_error(exc):
+                    raise
+        self._col = None
 
     _model_spec = "multilingual-e5-small"
 
@@ -344,41 +376,46 @@ class VectorStore:
         """Stored vectors for the ids Chroma has."""
         out: dict[str, np.ndarray] = {}
         ids = list(ids)
-        for i in range(0, len(ids), 1000):
-            res = self.collection.get(ids=ids[i : i + 1000], include=["embeddings"])
-            for cid, emb in zip(res["ids"], res["embeddings"]):
-                out[cid] = np.asarray(emb, dtype=np.float32)
+        with self._guard():
+            for i in range(0, len(ids), 1000):
+                res = self.collection.get(ids=ids[i : i + 1000], include=["embeddings"])
+                for cid, emb in zip(res["ids"], res["embeddings"]):
+                    out[cid] = np.asarray(emb, dtype=np.float32)
         return out
 
     def upsert(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict]) -> None:
         """Add or replace vectors with their filter metadata."""
-        for i in range(0, len(ids), 2000):
-            self.collection.upsert(
-                ids=list(ids[i : i + 2000]),
-                embeddings=vectors[i : i + 2000],
-                metadatas=list(metadatas[i : i + 2000]),
-            )
+        with self._guard():
+            for i in range(0, len(ids), 2000):
+                self.collection.upsert(
+                    ids=list(ids[i : i + 2000]),
+                    embeddings=vectors[i : i + 2000],
+                    metadatas=list(metadatas[i : i + 2000]),
+                )
 
     def all_ids(self) -> set[str]:
         """Every id in the collection."""
         out: set[str] = set()
         offset = 0
-        while True:
-            res = self.collection.get(include=[], limit=5000, offset=offset)
-            out.update(res["ids"])
-            if len(res["ids"]) < 5000:
-                return out
-            offset += 5000
+        with self._guard():
+            while True:
+                res = self.collection.get(include=[], limit=5000, offset=offset)
+                out.update(res["ids"])
+                if len(res["ids"]) < 5000:
+                    return out
+                offset += 5000
 
     def delete(self, ids: Iterable[str]) -> None:
         """Remove vectors by id."""
         ids = list(ids)
-        for i in range(0, len(ids), 2000):
-            self.collection.delete(ids=ids[i : i + 2000])
+        with self._guard():
+            for i in range(0, len(ids), 2000):
+                self.collection.delete(ids=ids[i : i + 2000])
 
     def count(self) -> int:
         """Number of vectors."""
-        return self.collection.count()
+        with self._guard():
+            return self.collection.count()
 
     def query(self, vector: np.ndarray, k: int, doc_ids: Sequence[str] | None = None) -> list[tuple[str, float]]:
         """The k nearest chunk ids with cosine similarity, optionally within some documents."""
@@ -390,13 +427,77 @@ class VectorStore:
         n = self.count()
         if n == 0:
             return []
-        res = self.collection.query(
-            query_embeddings=[np.asarray(vector, dtype=np.float32)],
-            n_results=min(k, n),
-            where=where,
-            include=["distances"],
-        )
+        with self._guard():
+            res = self.collection.query(
+                query_embeddings=[np.asarray(vector, dtype=np.float32)],
+                n_results=min(k, n),
+                where=where,
+                include=["distances"],
+            )
         return [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0])]
+
+
+def normalize_chroma_url(url: str) -> str:
+    """`host:port` or `http(s)://host[:port]` → `http(s)://host:port`, or a clear error."""
+    from urllib.parse import urlparse
+
+    raw = url.strip().rstrip("/")
+    if "://" not in raw:
+        raw = "http://" + raw
+    u = urlparse(raw)
+    try:
+        port = u.port
+    except ValueError:
+        port = -1
+    if u.scheme not in ("http", "https") or not u.hostname or port == -1 or u.path not in ("", "/"):
+        raise AssistantError(f"{url}: not a Chroma server URL; expected http://host:port (e.g. http://127.0.0.1:8000)")
+    return f"{u.scheme}://{u.netloc}"
+
+
+def check_chroma_server(url: str, timeout: float = 5.0) -> None:
+    """Raise a one-line error unless the Chroma server at `url` answers its heartbeat."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=timeout) as resp:
+            body = resp.read(2000)
+        if b"heartbeat" not in body:
+            raise AssistantError(f"{url}: this is not a Chroma server (no heartbeat at /api/v2/heartbeat)")
+    except urllib.error.HTTPError as exc:
+        raise AssistantError(f"{url}: not a Chroma server, or an incompatible version (HTTP {exc.code} at /api/v2/heartbeat)") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise _server_error(url, exc) from None
+
+
+def _server_error(url: str, exc: BaseException) -> AssistantError:
+    reason = getattr(exc, "reason", None) or exc
+    detail = str(reason).splitlines()[0] if str(reason) else type(exc).__name__
+    return AssistantError(
+        f"cannot reach the Chroma server at {url} ({detail}); start it with `chroma run --path DIR --host HOST "
+        f"--port PORT`, or drop --chroma-url / ASSISTANT_CHROMA_URL to use the local index"
+    )
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    try:
+        import httpx
+
+        if isinstance(exc, httpx.TransportError):
+            return True
+    except ImportError:  # pragma: no cover
+        pass
+    return isinstance(exc, ConnectionError | TimeoutError) or "Could not connect to a Chroma server" in str(exc)
+
+
+def _set_http_timeouts(client) -> None:
+    """Chroma's HTTP client waits forever by default; a dead server must fail in seconds."""
+    try:
+        import httpx
+
+        client._server._session.timeout = httpx.Timeout(300.0, connect=10.0)  # noqa: SLF001
+    except Exception:  # pragma: no cover - private attribute of another version
+        pass
 
 
 def _chroma_embedding_function(factory):
@@ -510,6 +611,8 @@ class Index:
 
     def __init__(self, index_dir: Path, chroma_url: str | None = None, create: bool = False) -> None:
         self.dir = Path(index_dir)
+        if create and chroma_url:
+            check_chroma_server(normalize_chroma_url(chroma_url))  # a writer fails at once, not halfway through
         if create:
             self.dir.mkdir(parents=True, exist_ok=True)
         elif not (self.dir / MANIFEST).exists():
@@ -517,8 +620,25 @@ class Index:
                 f"{self.dir}: no index here; run `assistant ingest` first (or set --index / ASSISTANT_INDEX)"
             )
         self.manifest = Manifest(self.dir / MANIFEST, create=create)
-        self.vectors = VectorStore(self.dir, chroma_url)
+        if create:
+            # A random id per index, kept forever: names this index's collection on a shared Chroma server.
+            self.manifest.db.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('index_id', ?)", (uuid.uuid4().hex[:16],)
+            )
+        self.vectors = VectorStore(self.dir, chroma_url, self.collection_name(chroma_url))
         self._keyword: KeywordIndex | None = None
+
+    def collection_name(self, chroma_url: str | None) -> str:
+        """`chunks` in the local chroma/ folder; `policy-assistant-<index id>` on a (shared) server."""
+        index_id = self.manifest.get_meta("index_id")
+        if not chroma_url or not index_id:
+            return COLLECTION
+        return f"policy-assistant-{index_id}"
+
+    @property
+    def vector_location(self) -> str:
+        """Where this process keeps vectors: 'server' (Chroma by URL) or 'local' (chroma/ folder)."""
+        return "server" if self.vectors.url else "local"
 
     def close(self) -> None:
         """Release the manifest connection."""
@@ -532,6 +652,13 @@ class Index:
     def check_model(self, name: str, dim: int | None = None) -> None:
         """Refuse to mix vectors of two models."""
         built = self.model
+        stored = self.manifest.get_meta("vectors")
+        if built is not None and stored and stored != self.vector_location:
+            where = "on a Chroma server" if stored == "server" else "in the local chroma/ folder"
+            fix = "set --chroma-url / ASSISTANT_CHROMA_URL" if stored == "server" else "drop --chroma-url / ASSISTANT_CHROMA_URL"
+            raise ModelMismatchError(
+                f"{self.dir}: this index keeps its vectors {where}; {fix}, or move it with `assistant ingest --full`"
+            )
         if built is None or built == name:
             if dim is not None and self.manifest.get_meta("dim") not in (None, str(dim)):
                 raise ModelMismatchError(f"{self.dir}: index dimension {self.manifest.get_meta('dim')} ≠ model dimension {dim}")
@@ -560,6 +687,8 @@ class Index:
 
     def refresh_derived(self) -> None:
         """Rebuild the files derived from the manifest (keyword index) after every committed change."""
+        if self.manifest.get_meta("vectors") != self.vector_location:
+            self.manifest.set_meta("vectors", self.vector_location)
         ids, terms = self.manifest.chunk_terms()
         kw = KeywordIndex.build(ids, terms, self.manifest.generation)
         kw.save(self.dir / KEYWORD_DIR)
@@ -611,6 +740,8 @@ class Index:
             "model": self.model,
             "dim": int(self.manifest.get_meta("dim") or 0) or None,
             "chroma": self.vectors.url or str(self.dir / CHROMA_DIR),
+            "collection": self.vectors.collection_name,
+            "vectors": self.manifest.get_meta("vectors") or self.vector_location,
             "last_ingest": self.manifest.get_meta("last_ingest"),
             "generation": self.manifest.generation,
         }
