@@ -122,8 +122,15 @@ def ask(
     from .api import open_answerer
 
     settings = _settings(index, chroma_url)
+    filters = _filters(lang, doc_type, since, until, source)
     with open_answerer(settings, llm=llm) as answerer:
-        answer = answerer.ask(question, filters=_filters(lang, doc_type, since, until, source), k=k)
+        if getattr(answerer, "streams", False):  # a chat model writes: show its draft as it streams
+            with render.answer_stream(enabled=not as_json) as on_token:
+                answer = answerer.ask(question, filters=filters, k=k, on_token=on_token)
+        else:
+            answer = answerer.ask(question, filters=filters, k=k)
+    if getattr(answer, "warning", None):
+        render.warning(answer.warning)
     if as_json:
         render.print_json(answer.to_json())
     else:

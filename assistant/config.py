@@ -37,6 +37,7 @@ class LLMSettings:
     api_key: str | None = field(default=None, repr=False)
     timeout: float = 30.0
     temperature: float = 0.0
+    stream: bool = True  # false: one plain JSON reply (for endpoints without SSE); timeout then covers it all
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ def load_settings(path: Path | None = None) -> Settings:
         api_key=api_key,
         timeout=float(env.get("ASSISTANT_LLM_TIMEOUT") or llm.get("timeout", 30.0)),
         temperature=float(llm.get("temperature", 0.0)),
+        stream=bool(llm.get("stream", True)),
     )
     chat_db = env.get("ASSISTANT_CHAT_DB") or chat.get("db")
     return Settings(

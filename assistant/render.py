@@ -159,3 +159,46 @@ def documents(rows: list[dict]) -> None:
     for r in rows:
         t.add_row(*(escape(str(r[c] if r[c] is not None else "–")) for c in ("doc_id", "language", "type", "date", "chunks", "title")))
     console.print(t)
+
+
+def warning(message: str) -> None:
+    """A one-line warning on stderr (e.g. the chat model was unreachable and the extractive answer follows)."""
+    err_console.print(f"[bold yellow]warning:[/] {escape(message)}")
+
+
+@contextmanager
+def answer_stream(enabled: bool = True) -> Iterator:
+    """Show a chat model's answer as it streams (on a TTY only); yields the on_token callback or None.
+
+    The draft is not yet checked, so it is shown dimmed (from its first token on) and erased when the
+    stream ends; the checked answer is printed after it.
+    """
+    if not enabled or not console.is_terminal:
+        yield None
+        return
+    import time
+
+    from rich.console import Group
+    from rich.live import Live
+    from rich.text import Text
+
+    draft = Text(style="dim")
+    live = Live(Group(Text("draft, being checked …", style="italic dim"), draft),
+                console=console, transient=True, auto_refresh=False)
+    last = 0.0
+
+    def on_token(text: str) -> None:
+        nonlocal last
+        if not live.is_started:
+            live.start()
+        draft.append(text)
+        now = time.monotonic()
+        if now - last >= 0.05:
+            live.refresh()
+            last = now
+
+    try:
+        yield on_token
+    finally:
+        if live.is_started:
+            live.stop()
