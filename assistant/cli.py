@@ -254,6 +254,95 @@ def index_rebuild(
     ingest(paths=paths, index=index, chroma_url=chroma_url, full=True, as_json=as_json)
 
 
+@app.command()
+@handle_errors
+def chat(
+    session: Optional[int] = typer.Argument(None, help="With --resume: the session to continue (default: the latest).", show_default=False),
+    index: Optional[Path] = IndexOpt,
+    lang: Optional[str] = LangOpt,
+    doc_type: Optional[str] = TypeOpt,
+    since: Optional[str] = SinceOpt,
+    until: Optional[str] = UntilOpt,
+    source: Optional[str] = SourceOpt,
+    llm: Optional[bool] = typer.Option(None, "--llm/--no-llm", help="Let a configured chat model write the answers (/llm on|off in the chat)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue a stored session: the latest, or the one given (`--resume 3`)."),
+    list_sessions: bool = typer.Option(False, "--list", help="List the stored sessions and exit."),
+    as_json: bool = typer.Option(False, "--json", help="With --list, or with piped questions: JSON (one object per answer per line)."),
+) -> None:
+    """A conversation: ask, then ask on ("Og hvad er formålet med det?"); /help lists the commands.
+
+    Questions can be piped in, one per line: `printf 'Hvad er § 18?\\nHvem betaler?\\n' | assistant chat --json`.
+    Sessions are kept in $ASSISTANT_CHAT_DB (default: ~/.local/share/policy-assistant/chat.sqlite).
+
+    Example: `assistant chat --lang da` · `assistant chat --resume` · `assistant chat --list`
+    """
+    from .chat import Chat, open_store, with_filters
+
+    settings = _settings(index)
+    store = open_store(settings)
+    try:
+        if list_sessions:
+            sessions = store.sessions()
+            if as_json:
+                render.print_json({"sessions": [s.to_json() for s in sessions]})
+            else:
+                render.chat_sessions(sessions)
+            return
+        from .api import open_retriever
+
+        with open_retriever(settings) as retriever:
+            conv = Chat(retriever, settings, store)
+            resumed = conv.resume(session) if resume or session is not None else None
+            conv.set_filters(with_filters(conv.filters, lang=lang, type=doc_type, since=since, until=until, source=source))
+            want_llm = llm if llm is not None else (None if resumed else settings.llm.enabled or None)
+            if want_llm is not None and want_llm != conv.llm:
+                try:
+                    conv.set_llm(want_llm)
+                except AssistantError as exc:
+                    render.warning(f"{exc}; answering extractively")
+            if sys.stdin.isatty() and sys.stdout.isatty() and not as_json:
+                render.chat_banner(conv, resumed)
+                code = conv.run(_chat_prompt(conv), render.ChatView())
+            else:
+                view = render.ChatJsonView() if as_json else render.ChatView(echo=True)
+                code = conv.run(_stdin_lines(), view)
+    finally:
+        store.close()
+    raise typer.Exit(code)
+
+
+def _stdin_lines():
+    """Piped questions and commands, one per line."""
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(encoding="utf-8", errors="replace")
+    for line in sys.stdin:
+        yield line.rstrip("\r\n")
+
+
+def _chat_prompt(conv):
+    """A prompt_toolkit line reader with history in the user's data folder (Ctrl-C/Ctrl-D raise)."""
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
+
+    from .chat import history_file
+
+    try:
+        path = history_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        history = FileHistory(str(path))
+    except OSError:
+        history = InMemoryHistory()
+    session = PromptSession(history=history)
+
+    def message():
+        tags = [conv.filters.describe()] if conv.filters.active() else []
+        if conv.llm:
+            tags.append("llm")
+        return [("class:dim", f"[{' '.join(tags)}] " if tags else ""), ("bold", "› ")]
+
+    return lambda: session.prompt(message)
+
+
 def main() -> None:
     """Entry point of the console script."""
     try:

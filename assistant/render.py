@@ -202,3 +202,116 @@ def answer_stream(enabled: bool = True) -> Iterator:
     finally:
         if live.is_started:
             live.stop()
+
+
+# --- assistant chat -----------------------------------------------------------------------------------
+
+
+def _passage_text(p, mark: bool) -> object:
+    """A passage as rich Text with its quotes highlighted (bracketed with ⟦ ⟧ when there are no colours)."""
+    from rich.text import Text
+
+    body = p.text
+    marks = sorted((max(0, s), min(len(body), e)) for _, s, e in (p.marks or [(p.n, p.quote_start, p.quote_end)]))
+    if mark:
+        t = Text(body)
+        for qs, qe in marks:
+            t.stylize("bold yellow", qs, qe)
+        return t
+    for qs, qe in reversed(marks):
+        body = body[:qs] + "⟦" + body[qs:qe] + "⟧" + body[qe:]
+    return Text(body)
+
+
+class ChatView:
+    """What `assistant chat` prints for people: answers like `ask`, passages, notes and errors."""
+
+    def __init__(self, echo: bool = False) -> None:
+        self.echo = echo  # piped input: repeat each question above its answer
+
+    def show(self, reply, chat) -> None:
+        """One reply of the chat (an answer or a command's result)."""
+        kind = reply.kind
+        if kind == "answer":
+            if self.echo:
+                console.print(f"[bold]» {escape(reply.answer.question)}[/]")
+            for note in reply.notes:
+                console.print(f"[dim]{escape(note)}[/]")
+            answer(reply.answer)
+            console.print()
+        elif kind in ("sources", "open"):
+            lab = labels(reply.passages[0].language if reply.passages else "en")
+            for p in reply.passages:
+                page = f", {lab['page']} {p.page}" if p.page else ""
+                ns = "".join(f"[{n}]" for n, _, _ in p.marks) or f"[{p.n}]"
+                console.print(f"[bold cyan]{escape(ns)}[/] [bold]{escape(p.title)}[/] [dim]({escape(p.source)}{page}, {p.start}–{p.end})[/]")
+                if kind == "open" and p.start > 0:
+                    console.print("[dim]…[/]")
+                console.print(_passage_text(p, console.is_terminal))
+                if kind == "open":
+                    console.print("[dim]…[/]")
+                console.print()
+        elif kind == "filters":
+            f = reply.filters
+            console.print(f"[dim]filters:[/] {escape(f.describe())}" if f is not None and f.active() else "[dim]filters: none[/]")
+        elif kind == "help":
+            console.print(escape(reply.message))
+        else:
+            console.print(f"[dim]{escape(reply.message)}[/]")
+
+    def error(self, message: str) -> None:
+        """A problem with one line of input; the chat goes on."""
+        error(message)
+
+    def cancelled(self) -> None:
+        """Ctrl-C stopped an answer."""
+        console.print("[dim]cancelled[/]")
+
+    def streaming(self, chat):
+        """The on_token context for the next answer: a live draft when a chat model streams."""
+        from contextlib import nullcontext
+
+        if chat.llm and getattr(chat.answerer, "streams", False):
+            return answer_stream(enabled=True)
+        return nullcontext(None)
+
+
+class ChatJsonView(ChatView):
+    """Piped `assistant chat --json`: one JSON object per answer (and per command) per line."""
+
+    def show(self, reply, chat) -> None:
+        """The reply as one line of JSON."""
+        sys.stdout.write(json.dumps(reply.to_json(chat.session_id), ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+    def cancelled(self) -> None:
+        """Nothing to print."""
+
+    def streaming(self, chat):
+        """No streaming in JSON mode."""
+        from contextlib import nullcontext
+
+        return nullcontext(None)
+
+
+def chat_banner(chat, resumed=None) -> None:
+    """The first lines of an interactive chat."""
+    if resumed is not None:
+        console.print(f"[dim]resumed session {resumed.id} ({resumed.turns} turn(s)): {escape(resumed.title)}[/]")
+    mode = "LLM" if chat.llm else "extractive"
+    filt = chat.filters.describe() if chat.filters.active() else "none"
+    console.print(f"[dim]Policy assistant chat · {mode} answers · filters: {escape(filt)} · /help for commands, Ctrl-D to leave[/]")
+
+
+def chat_sessions(sessions) -> None:
+    """The stored chat sessions as a table."""
+    if not sessions:
+        console.print("no stored chat sessions")
+        return
+    t = Table()
+    for col in ("id", "updated", "turns", "filters", "first question"):
+        t.add_column(col, justify="right" if col in ("id", "turns") else "left")
+    for s in sessions:
+        filt = " ".join(f"{k}={v}" for k, v in s.filters.items()) or "–"
+        t.add_row(str(s.id), s.updated[:16].replace("T", " "), str(s.turns), escape(filt), escape(_short(s.title, 70)))
+    console.print(t)
