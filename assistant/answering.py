@@ -17,12 +17,16 @@ from .retrieval import Filters, Hit, Retriever
 
 MAX_QUESTION_CHARS = 2000
 TOP_PASSAGES = 5
-SENTENCE_POOL = 28
+SENTENCE_POOL = 18
+TYPED_POOL = 14
 MAX_SENTENCES = 3
 
 # Refusal thresholds, calibrated on eval/questions.yaml (see docs/benchmarks.md).
 REFUSE_DENSE = 0.80
 REFUSE_COVERAGE = 0.35
+# A question in the documents' own language that shares almost no (stemmed) words with the best
+# passages is not answered there ("barselsorlov" asked of § 18 statements).
+REFUSE_COVERAGE_SAME_LANGUAGE = 0.12
 
 _NUMBER = re.compile(r"\d+(?:[.,:/-]\d+)*")
 _BULLET = re.compile(r"\s*(?:[-–•*▪●◦]|\d{1,3}[.)])\s")
@@ -62,6 +66,7 @@ class Answer:
     mode: str = "extractive"
     unsupported: list[str] = field(default_factory=list)
     searched: str | None = None
+    refusal_reason: str | None = None
 
     def to_json(self) -> dict:
         """The JSON object of the `assistant ask --json` contract."""
@@ -75,6 +80,8 @@ class Answer:
             "confidence": round(self.confidence, 3),
             "see_also": [asdict(c) for c in self.see_also],
         }
+        if self.refused and self.refusal_reason:
+            out["refusal_reason"] = self.refusal_reason
         if self.mode == "llm":
             out["unsupported"] = self.unsupported
         if self.searched and self.searched != self.question:
@@ -110,6 +117,7 @@ class _Sentence:
     lexical: float = 0.0
     dense: float = 0.0
     score: float = 0.0
+    typed: bool = False
 
 
 def _content_terms(question: str, lang: str) -> set[str]:
@@ -117,24 +125,75 @@ def _content_terms(question: str, lang: str) -> set[str]:
     return set(analyze(words, lang)) | nordic_keys(words)
 
 
-_ASK_AMOUNT = re.compile(r"\b(hvor (meget|mange)|hur (mycket|många)|how (much|many)|beløb|belopp|amount|procent|percent)\b", re.I)
-_ASK_DATE = re.compile(r"\b(hvornår|när|when|dato|datum|date|hvilket år|vilket år|what year|senast)\b", re.I)
-_ASK_WHO = re.compile(r"\b(hvem|vem|who|whom)\b", re.I)
-_AMOUNT = re.compile(r"\d[\d.,]*\s*(mio|mia|millioner|miljoner|million|kr|kroner|kronor|procent|%)", re.I)
-_DATE = re.compile(r"\b(1[89]|20)\d\d\b|\b\d{1,2}\.? (januar|februar|marts|april|maj|juni|juli|august|september|oktober|november|december|januari|februari|mars|augusti)", re.I)
-_NAME = re.compile(r"\b[A-ZÆØÅÄÖ][a-zæøåäöé]+(?:-[A-ZÆØÅÄÖ][a-zæøåäöé]+)? [A-ZÆØÅÄÖ][a-zæøåäöé]+")
+_TYPE_CUES: dict[str, re.Pattern] = {
+    "quantity": re.compile(
+        r"\b(hvor (meget|mange|stor|store)|hur (mycket|många|stor|stort|stora)|how (much|many|large|big)|"
+        r"beløb\w*|belopp\w*|amount|andel\w*|procent|percent|antal\w*)\b", re.I),
+    "date": re.compile(
+        r"\b(hvornår|när|when|dato|datum|date[ds]?|hvilket år|vilket år|what year|which year|senest|frist|deadline)\b", re.I),
+    "person": re.compile(
+        r"\b(hvem|vem|who|whom|kontaktperson\w*|sagsbehandler\w*|handläggare\w*|underskrevet|undertecknat|"
+        r"skrivit under|signed|minister)\b", re.I),
+    "organisation": re.compile(
+        r"\b(hvilke organisationer|vilka organisationer|which organi[sz]ations|står bag|står bakom|aktører|aktörer|"
+        r"hvilken kommune|vilken kommun|which municipality|leverandør\w*|hvem sad|vem satt)\b", re.I),
+    "identifier": re.compile(
+        r"(journalnummer\w*|j\.nr|diarienummer\w*|diarienr|dnr|cirkulærnummer\w*|cirkulärnummer\w*|cirkulärnr|"
+        r"\bnumber\b|\bnummer\b|\bnr\b|reference)", re.I),
+    "phone": re.compile(r"(telefon\w*|\btlf\b|\btel\b|\bphone\b|\bringe\b|\bringa\b|\bcall\b)", re.I),
+    "duration": re.compile(r"\b(hvor længe|hur länge|how long|varighed|varaktighet)\b", re.I),
+}
+_SATISFIES: dict[str, re.Pattern] = {
+    "quantity": re.compile(
+        r"\d[\d.,]*\s*(mio|mia|millioner|miljoner|million|kr|kroner|kronor|procent|%)"
+        r"|\b\d[\d.,]*\s+(?!(?:jan|feb|mar|apr|maj|maj|jun|jul|aug|sep|okt|oct|nov|dec)[a-z]*\b)(?-i:[a-zæøåäö]{3,})"
+        r"|\b(halvdel\w*|hälften|half|tredjedel\w*|fjerdedel\w*|flertal\w*)\b", re.I),
+    "date": re.compile(
+        r"\b\d{4}-\d\d-\d\d\b|\b\d{1,2}\.? (januar|februar|marts|april|maj|juni|juli|august|september|oktober|"
+        r"november|december|januari|februari|mars|augusti)\b|\b(1[89]|20)\d\d\b", re.I),
+    "person": re.compile(r"\b[A-ZÆØÅÄÖ][a-zæøåäöé]+(?:-[A-ZÆØÅÄÖ][a-zæøåäöé]+)? [A-ZÆØÅÄÖ][a-zæøåäöé]+"),
+    "organisation": re.compile(r"(?<=[a-zæøåäö,] )[A-ZÆØÅÄÖ][A-Za-zæøåäöÆØÅÄÖ-]{3,}|\b[A-ZÆØÅ]{2,}\b"),
+    "identifier": re.compile(r"\b(?:19|20)\d\d[-:/]\d+\b|\b\d+[:/]\d+\b"),
+    "phone": re.compile(r"\b\d{2}[ -]?\d{2} ?\d{2} ?\d{2}\b|\b0\d{1,3}-\d{2,3}[ ]?\d{2}[ ]?\d{2}\b"),
+    "duration": re.compile(
+        r"\b(\d+|en|et|to|tre|fire|fem|seks|ett|två|fyra|sex|one|two|three|four|five|six)\s+"
+        r"(år|måneder|månader|uger|veckor|years?|months?|weeks?)\b", re.I),
+}
 
 
-def answer_type_bonus(question: str, sentence: str) -> float:
-    """A bonus for sentences holding what the question asks for: an amount, a date, a person."""
-    bonus = 0.0
-    if _ASK_AMOUNT.search(question) and _AMOUNT.search(sentence):
-        bonus += 0.25
-    if _ASK_DATE.search(question) and _DATE.search(sentence):
-        bonus += 0.2
-    if _ASK_WHO.search(question) and _NAME.search(sentence):
-        bonus += 0.15
-    return bonus
+def answer_types(question: str) -> set[str]:
+    """What kind of answer the question asks for: quantity, date, person, identifier, phone, duration."""
+    types = {t for t, rx in _TYPE_CUES.items() if rx.search(question)}
+    if "phone" in types:
+        types.discard("identifier")
+    if "duration" in types:
+        types.discard("quantity")
+    return types
+
+
+def satisfies(kind: str, sentence: str, question: str) -> bool:
+    """True when a sentence holds an answer of that kind that the question does not already give."""
+    q = question.lower()
+    for m in _SATISFIES[kind].finditer(sentence):
+        val = m.group(0)
+        if kind == "quantity":
+            m_num = re.match(r"\d[\d.,]*", val)
+            if m_num is None:
+                return True  # "halvdelen"
+            num = m_num.group(0).rstrip(".,")
+            if re.fullmatch(r"(1[89]|20)\d\d", num) and not re.search(r"(mio|mia|kr|procent|%)", val, re.I):
+                continue  # a year is not an amount
+            if num in q:
+                continue
+        elif val.lower() in q:
+            continue
+        return True
+    return False
+
+
+def _pinned_numbers(question: str) -> set[str]:
+    """Years and identifiers in a question that an answering document must mention."""
+    return {x for x in _numbers(question) if re.fullmatch(r"(1[89]|20)\d\d", x) or re.search(r"[-:/]", x)}
 
 
 def _numbers(text: str) -> set[str]:
@@ -203,14 +262,18 @@ class Answerer:
             return Answer(question, lang, lab["refusal"], True, [], 0.0, searched=query)
         top = hits[:TOP_PASSAGES]
         sents = _sentences(top)
-        coverage, missing_numbers = self._score(query, sents, top)
+        coverage = self._score(query, sents, top)
         best = max(sents, key=lambda s: s.score) if sents else None
         dense_top = max((h.dense or 0.0) for h in top)
         confidence = _confidence(dense_top, coverage)
-        refuse = best is None or missing_numbers or (dense_top < REFUSE_DENSE and coverage < REFUSE_COVERAGE)
-        if refuse:
+        reason = self._refusal_reason(query, best, top, dense_top, coverage)
+        self.last_best_score = best.score if best else None
+        self.last_coverage = coverage
+        if reason:
             see = [self._cite(i + 1, h, h.chunk.start, h.chunk.end, h.chunk.text) for i, h in enumerate(top[:3])]
-            return Answer(question, lang, lab["refusal"], True, [], confidence, see_also=see, searched=query)
+            ans = Answer(question, lang, lab["refusal"], True, [], confidence, see_also=see, searched=query)
+            ans.refusal_reason = reason
+            return ans
         chosen = self._select(sents, best)
         cites: list[Citation] = []
         parts: list[str] = []
@@ -220,10 +283,10 @@ class Answerer:
             parts.append(f"{_flatten(s.text)} [{i}]")
         return Answer(question, lang, " ".join(parts), False, cites, confidence, searched=query)
 
-    def _score(self, question: str, sents: list[_Sentence], hits: list[Hit]) -> tuple[float, bool]:
-        """Score sentences; return the question's term coverage and whether its numbers are missing."""
+    def _score(self, question: str, sents: list[_Sentence], hits: list[Hit]) -> float:
+        """Score sentences for the question; return the question's best term coverage."""
         if not sents:
-            return 0.0, False
+            return 0.0
         by_lang: dict[str, set[str]] = {}
         sent_terms: list[set[str]] = []
         for s in sents:
@@ -248,7 +311,12 @@ class Answerer:
             qt = by_lang[s.hit.chunk.language or "da"]
             total = sum(idf(t) for t in qt) or 1.0
             s.lexical = sum(idf(t) for t in qt & ts) / total
+        types = answer_types(question)
         pool = sorted(sents, key=lambda s: -(s.lexical + (s.hit.dense or 0)))[:SENTENCE_POOL]
+        if types:  # short lines that hold the kind of answer asked for ("J.nr. 2008-1550", a name)
+            typed = [s for s in sents if s not in pool and any(satisfies(t, s.text, question) for t in types)]
+            typed.sort(key=lambda s: (s.hit.rank, -s.lexical))
+            pool += typed[:TYPED_POOL]
         emb = self.retriever.embedder
         qvec = getattr(self.retriever, "_last_qvec", None)
         if qvec is None:
@@ -256,22 +324,53 @@ class Answerer:
         vecs = emb.embed_passages([s.text for s in pool])
         for s, v in zip(pool, vecs):
             s.dense = float(np.dot(v, qvec))
+            if len(s.text.split()) < 8:  # a short line ("Karen Jespersen") borrows its passage's relevance
+                s.dense = max(s.dense, (s.hit.dense or 0.0) - 0.04)
         qnums = _numbers(question)
+        pinned = _pinned_numbers(question)
+        lacks: dict[str, bool] = {}
+        for s in pool:
+            d = s.hit.chunk.doc_id
+            if pinned and d not in lacks:
+                text = (self.retriever.index.manifest.document_text(d) or "") + " " + s.hit.chunk.title
+                lacks[d] = not pinned & _numbers(text)
         top_dense = max(s.dense for s in pool)
-        for s in sents:
+        for s, ts in zip(sents, sent_terms):
             if s not in pool:
-                s.score = -1.0
+                s.score = -9.0
                 continue
-            num_bonus = 0.1 if qnums and qnums & _numbers(s.text) else 0.0
-            s.score = 0.6 * (s.dense - top_dense) / 0.1 + 0.4 * s.lexical + num_bonus
-            s.score += answer_type_bonus(question, s.text)
-            s.score += 0.05 * ((s.hit.dense or 0) - 0.8) / 0.1
-        coverage = max(s.lexical for s in sents)
-        # A number or year the question asks about that no top passage mentions: not answered here.
-        years = {x for x in qnums if re.fullmatch(r"(1[89]|20)\d\d", x)} | {x for x in qnums if "." in x or "-" in x or ":" in x}
-        text = " ".join(h.chunk.text for h in hits[:3])
-        missing = bool(years) and not (years & _numbers(text))
-        return coverage, missing
+            s.typed = bool(types) and any(satisfies(t, s.text, question) for t in types)
+            s.score = 0.6 * (s.dense - top_dense) / 0.1 + 0.4 * s.lexical
+            s.score += 0.1 if qnums and qnums & _numbers(s.text) else 0.0
+            s.score += 0.05 * ((s.hit.dense or 0) - 0.8) / 0.1 - 0.06 * (s.hit.rank - 1)
+            if types:
+                s.score += 0.5 if s.typed else -0.3
+            if lacks.get(s.hit.chunk.doc_id):
+                s.score -= 0.5  # the question pins a year or number this document never mentions
+            novel = {t for t in ts if not t.startswith("~")} - by_lang[s.hit.chunk.language or "da"]
+            if len(novel) < 2 and not s.typed:
+                s.score -= 0.3  # restates the question without adding anything
+        return max(s.lexical for s in sents)
+
+    def _refusal_reason(self, query: str, best, top: list[Hit], dense_top: float, coverage: float) -> str | None:
+        """Why the passages do not answer the question, or None when they do."""
+        if best is None:
+            return "no readable sentences in the passages"
+        types = answer_types(query)
+        if types and not best.typed:
+            return f"no passage states the {'/'.join(sorted(types))} asked for"
+        pinned = _pinned_numbers(query)
+        context = (self.retriever.index.manifest.document_text(best.hit.chunk.doc_id) or "") + " " + best.hit.chunk.title
+        if pinned and not pinned & _numbers(context):
+            return f"the passages do not mention {', '.join(sorted(pinned))}"
+        unknown = _unknown_names(query, top)
+        if unknown:
+            return f"the documents do not mention {', '.join(unknown)}"
+        if dense_top < REFUSE_DENSE and coverage < REFUSE_COVERAGE:
+            return "the passages are not close enough to the question"
+        if coverage < REFUSE_COVERAGE_SAME_LANGUAGE and detect_language(query) == best.hit.chunk.language:
+            return "the passages share too few words with the question"
+        return None
 
     def _select(self, sents: list[_Sentence], best: _Sentence) -> list[_Sentence]:
         ranked = sorted((s for s in sents if s.score > -1.0), key=lambda s: -s.score)
@@ -303,6 +402,24 @@ class Answerer:
             doc = self.retriever.index.manifest.document(doc_id)
             self._pages[doc_id] = doc.page_starts if doc else None
         return self._pages[doc_id]
+
+
+_CAPWORD = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-ZÆØÅÄÖ][a-zæøåäöé]{3,})")
+
+
+def _unknown_names(question: str, hits: list[Hit]) -> list[str]:
+    """Proper names in a Danish or Swedish question that none of the passages mention."""
+    if detect_language(question) == "en":
+        return []
+    text = " ".join(h.chunk.text + " " + h.chunk.title for h in hits).lower()
+    keys = {k[1:] for k in nordic_keys(text)}
+    out = []
+    for m in _CAPWORD.finditer(question.strip()):
+        word = m.group(1)
+        key = next(iter(nordic_keys(word)), "~")[1:]
+        if word.lower()[:5] not in text and key not in keys:
+            out.append(word)
+    return out
 
 
 def _flatten(text: str) -> str:

@@ -14,7 +14,7 @@ OVERLAP_MAX_WORDS = 40
 
 # Abbreviations after which a full stop does not end a sentence (da, sv, en).
 ABBREVIATIONS = frozenset(
-    "jf bl.a f.eks ca kr mio mia nr j.nr tlf fax mobil dvs pga mht vedr evt inkl ekskl osv "
+    "jf bl.a f.eks ca kr mio mia nr j.nr tlf tel tfn fax mobil dvs pga mht vedr evt inkl ekskl osv "
     "m.m m.fl t.ex s.k o.s.v resp enl p.g.a bl.a. fr.o.m t.o.m st kl dir e.g i.e etc mr mrs "
     "dr prof vs no fig jan feb mar apr jun jul aug sep sept okt oct nov dec stk pkt iflg "
     "ang sek ff adr".split()

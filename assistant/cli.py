@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -182,6 +183,8 @@ def index_status(index: Optional[Path] = IndexOpt, chroma_url: Optional[str] = C
     idx = Index(settings.index_dir, settings.chroma_url)
     try:
         status = idx.status()
+        status.setdefault("duplicates", idx.manifest.duplicates())  # files stored once under another name
+        status.setdefault("near_duplicates", idx.manifest.near_duplicates())
     finally:
         idx.close()
     if as_json:
@@ -252,6 +255,56 @@ def index_rebuild(
     Example: `assistant index rebuild corpus/`
     """
     ingest(paths=paths, index=index, chroma_url=chroma_url, full=True, as_json=as_json)
+
+
+@app.command("eval")
+@handle_errors
+def eval_cmd(
+    questions: Path = typer.Argument(Path("eval/questions.yaml"), help="Question set (YAML or JSONL)."),
+    index: Optional[Path] = IndexOpt,
+    out: Path = typer.Option(Path("eval/out"), "--out", help="Folder for results.json, report.md and chart.png."),
+    baseline: Optional[Path] = typer.Option(None, "--baseline", help="A results.json to compare with."),
+    gate: bool = typer.Option(False, "--gate", help="Exit 1 when a metric is worse than the baseline beyond the tolerance."),
+    dataset: Optional[Path] = typer.Option(None, "--dataset", help="Evaluate retrieval on a BEIR-layout dataset instead."),
+    mode: str = typer.Option("hybrid", "--mode", help="Retrieval: hybrid, dense or keyword."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Score retrieval, facts, citations and refusals per language (or retrieval on a BEIR dataset).
+
+    Example: `assistant eval eval/questions.yaml --baseline eval/baseline/results.json --gate`
+
+    Example: `assistant eval --dataset eval/datasets/swefaq-dev --out eval/out/swefaq`
+    """
+    from . import evaluation
+
+    settings = _settings(index)
+    with render.count_progress("Evaluating", enabled=not as_json) as progress:
+        if dataset is not None:
+            results = evaluation.evaluate_dataset(dataset, settings, mode=mode, index_dir=index, progress=progress)
+        else:
+            results = evaluation.evaluate_questions(evaluation.load_questions(questions), settings, mode=mode, progress=progress)
+    comparison = None
+    if baseline is not None:
+        try:
+            base = json.loads(baseline.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise AssistantError(f"{baseline}: cannot read the baseline ({exc})") from None
+        comparison = evaluation.compare(results, base)
+    written = evaluation.write_report(results, out, comparison)
+    if as_json:
+        render.print_json({"aggregate": results["aggregate"], "comparison": comparison, "written": [str(p) for p in written]})
+    else:
+        render.eval_results(results, comparison, written)
+    if gate:
+        if comparison is None:
+            raise AssistantError("--gate needs --baseline RESULTS.json", exit_code=2)
+        worse = [r for r in comparison if r["worse"]]
+        if worse:
+            render.error(
+                f"quality gate failed: {len(worse)} metric(s) worse than the baseline by more than "
+                f"{evaluation.GATE_TOLERANCE}: " + ", ".join(f"{r['group']}/{r['metric']} {r['delta']:+.3f}" for r in worse[:8])
+            )
+            raise typer.Exit(1)
 
 
 @app.command()

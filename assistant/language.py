@@ -108,9 +108,21 @@ def _stemmer(lang: str):
     return Stemmer.Stemmer(_STEMMER_NAMES[lang])
 
 
+# Abbreviations civil servants write, expanded so that "J.nr." matches "journalnummer".
+_ABBREVIATIONS = [
+    (re.compile(r"\bj\.\s?nr\b\.?", re.I), " journalnummer "),
+    (re.compile(r"\b(diarienr|diariernr|dnr)\b\.?", re.I), " diarienummer "),
+    (re.compile(r"\bcirkulärnr\b\.?", re.I), " cirkulärnummer "),
+    (re.compile(r"\b(tlf|tel|tfn)\b\.?", re.I), " telefon "),
+]
+
+
 def raw_tokens(text: str) -> list[str]:
     """Lower-cased word, number and identifier tokens, with the parts of joined identifiers."""
     out: list[str] = []
+    if "nr" in text or "tlf" in text.lower() or "tel" in text.lower() or "tfn" in text.lower():
+        for rx, repl in _ABBREVIATIONS:
+            text = rx.sub(repl, text)
     for m in _TOKEN.finditer(text.lower()):
         tok = m.group(0)
         if tok.startswith("§"):

@@ -73,7 +73,11 @@ def ingest_summary(report, index_dir: Path) -> None:
     for f in report.skipped:
         console.print(f"[yellow]skipped[/] {escape(f['source'])}: {escape(f['reason'])}")
     for f in report.failed:
-        console.print(f"[red]failed[/]  {escape(f['source'])}: {escape(f['reason'])}")
+        console.print(f"[red]failed[/]  {escape(f['source'])}: {escape(' '.join(f['reason'].split()))}")
+    for d in getattr(report, "duplicates", []):
+        console.print(f"[cyan]duplicate[/] {escape(d['source'])}: same text as {escape(d['duplicate_of'])} (stored once)")
+    for d in getattr(report, "near_duplicates", []):
+        console.print(f"[cyan]near-duplicate[/] {escape(d['a'])} ~ {escape(d['b'])} ({d['similarity']:.2f})")
 
 
 def _where(c, lab: dict) -> str:
@@ -148,6 +152,8 @@ def status(s: dict) -> None:
     t.add_row("types", ", ".join(f"{k}: {v}" for k, v in sorted(s.get("types", {}).items())))
     for dup in s.get("near_duplicates", []):
         t.add_row("near-duplicate", escape(f"{dup['a']} ~ {dup['b']} ({dup['similarity']:.2f})"))
+    for dup in s.get("duplicates", []):
+        t.add_row("duplicate", escape(f"{dup['source']} = {dup['duplicate_of']} (stored once)"))
     console.print(t)
 
 
@@ -159,6 +165,52 @@ def documents(rows: list[dict]) -> None:
     for r in rows:
         t.add_row(*(escape(str(r[c] if r[c] is not None else "–")) for c in ("doc_id", "language", "type", "date", "chunks", "title")))
     console.print(t)
+
+
+@contextmanager
+def count_progress(label: str, enabled: bool = True) -> Iterator:
+    """A progress bar for a counted loop; yields a callback (done, total)."""
+    if not enabled or not err_console.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), console=err_console, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def eval_results(results: dict, comparison: list[dict] | None, written: list) -> None:
+    """The evaluation table per language, and the baseline comparison."""
+    agg = results["aggregate"]
+    groups = list(agg)
+    t = Table(title="Evaluation", title_justify="left")
+    t.add_column("metric")
+    for g in groups:
+        t.add_column(g, justify="right")
+    for m in agg["overall"]:
+        vals = [agg[g].get(m) for g in groups]
+        t.add_row(m, *("–" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v)) for v in vals))
+    console.print(t)
+    if comparison:
+        c = Table(title="Current / Baseline / Delta (overall)", title_justify="left")
+        for col in ("metric", "current", "baseline", "delta"):
+            c.add_column(col, justify="left" if col == "metric" else "right")
+        for r in comparison:
+            if r["group"] != "overall":
+                continue
+            style = "red" if r["worse"] else ("green" if r["delta"] > 0 and "latency" not in r["metric"] else "")
+            delta = f"[{style}]{r['delta']:+.3f}[/]" if style else f"{r['delta']:+.3f}"
+            c.add_row(r["metric"], f"{r['current']:.3f}", f"{r['baseline']:.3f}", delta)
+        console.print(c)
+        worse = [r for r in comparison if r["worse"]]
+        if worse:
+            console.print(f"[red]{len(worse)} metric(s) worse than the baseline (any group)[/]")
+    console.print("[dim]wrote " + ", ".join(str(p) for p in written) + "[/]")
 
 
 def warning(message: str) -> None:
