@@ -1,4 +1,11 @@
-"""Ingest: find files, load and chunk them, embed what changed, and commit the index atomically."""
+"""Ingest: find files, load and chunk them, embed what changed, and commit the index atomically.
+
+Crash safety: vectors are written to Chroma first (a chunk's id is its document id plus a hash of
+its title and text, so an unchanged chunk keeps its vector and a re-run finds the vectors a killed
+run already wrote); prepared documents wait in temporary tables; then every manifest change of the
+run is committed in ONE SQLite transaction. Readers only trust chunk ids the manifest knows, so a
+kill at any moment leaves the index as it was before the run or as it is after it.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +13,14 @@ import hashlib
 import json
 import os
 import re
+import signal
 import time
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from .chunking import chunk_text
 from .config import Settings
@@ -20,12 +31,20 @@ from .loading import (
     METADATA_FILES,
     SUPPORTED_EXTS,
     file_hash,
+    hash_file,
     load_document,
     read_bytes,
 )
-from .stores import ChunkRecord, DocumentRecord, Index, date_key, now_iso
+from .stores import KEYWORD_DIR, ChunkRecord, DocumentRecord, Index, date_key, now_iso
 
 EMBED_BATCH = 32
+UPSERT_BATCH = 1024  # vectors written to Chroma per call
+FLUSH_SECONDS = 5.0  # ... or sooner, when embedding is slow
+EMBED_CACHE = 4096  # identical chunk texts within a run (boilerplate) are embedded once
+NEAR_DUPLICATE = 0.8  # Jaccard similarity of word 5-gram shingles that flags a near-duplicate
+SHINGLE_WORDS = 5
+SHINGLE_MAX_CHARS = 2_000_000  # near-duplicate detection reads the first 2 million characters
+MINHASH_PERMS = 64
 Progress = Callable[[str, int, int], None]
 
 
@@ -37,27 +56,37 @@ class IngestReport:
     updated: int = 0
     removed: int = 0
     unchanged: int = 0
-    failed: list[dict] = field(default_factory=list)
-    skipped: list[dict] = field(default_factory=list)
+    failed: list[dict] = field(default_factory=list)  # [{"source", "reason"}]
+    skipped: list[dict] = field(default_factory=list)  # [{"source", "reason"}] unsupported types
     chunks: int = 0  # chunks of the documents added or updated in this run
     embedded: int = 0  # of those, how many needed a new embedding
+    duplicates: list[dict] = field(default_factory=list)  # [{"source", "duplicate_of"}] stored once
+    near_duplicates: list[dict] = field(default_factory=list)  # [{"a", "b", "similarity"}] found this run
     total_documents: int = 0
     total_chunks: int = 0
     seconds: float = 0.0
 
     def to_json(self) -> dict:
         """The JSON object of the CLI contract (plus a few extra keys)."""
-        return asdict(self)
+        out = asdict(self)
+        out["failed"] = [{"source": f["source"], "reason": f["reason"]} for f in self.failed]
+        return out
 
 
 @dataclass
 class _Pending:
     path: Path
     source: str
-    data: bytes
     content_hash: str
     meta: dict
-    existing: DocumentRecord | None
+    existing: DocumentRecord | None  # the document this file was, if any
+    alias: dict | None = None  # the alias record this file was, if any
+
+
+def _fault(point: str) -> None:
+    """Crash-test hook: ASSISTANT_FAULT=<point> kills the process right here (as SIGKILL would)."""
+    if os.environ.get("ASSISTANT_FAULT") == point:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _slug(name: str) -> str:
@@ -72,42 +101,56 @@ def _display_source(path: Path) -> str:
         return str(path)
 
 
-def discover(paths: Sequence[Path]) -> tuple[list[Path], list[dict], list[Path]]:
-    """Files to ingest, files skipped (with reason), and the folders that were walked."""
+def discover(paths: Sequence[Path]) -> tuple[list[Path], list[dict], list[Path], list[dict]]:
+    """Files to ingest, files skipped (unsupported type), folders walked, and files that cannot be read.
+
+    Skipped and failed entries are {"source", "reason", "path"}.
+    """
     files: list[Path] = []
     skipped: list[dict] = []
+    failed: list[dict] = []
     folders: list[Path] = []
     seen: set[Path] = set()
     for p in paths:
         if not p.exists() and not p.is_symlink():
             raise AssistantError(f"{p}: no such file or folder")
         if p.is_dir():
-            folders.append(p.resolve())
+            folders.append(p.absolute())
             for root, dirs, names in os.walk(p, followlinks=False):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for n in sorted(names):
                     if n.startswith(".") or n in METADATA_FILES:
                         continue
-                    fp = Path(root) / n
-                    _consider(fp, files, skipped, seen)
+                    _consider(Path(root) / n, files, skipped, failed, seen)
         else:
-            _consider(p, files, skipped, seen)
-    return files, skipped, folders
+            _consider(p, files, skipped, failed, seen)
+    return files, skipped, folders, failed
 
 
-def _consider(fp: Path, files: list[Path], skipped: list[dict], seen: set[Path]) -> None:
+def _consider(fp: Path, files: list[Path], skipped: list[dict], failed: list[dict], seen: set[Path]) -> None:
+    ab = fp.absolute()
+    supported = fp.suffix.lower() in SUPPORTED_EXTS
+    entry = {"source": _display_source(ab), "path": str(ab)}
     try:
         real = fp.resolve(strict=True)
-    except (OSError, RuntimeError):
-        skipped.append({"source": _display_source(fp.absolute()), "reason": "broken or looping symbolic link"})
+    except RuntimeError:
+        (failed if supported else skipped).append({**entry, "reason": "symbolic link loop"})
+        return
+    except OSError as exc:
+        loop = getattr(exc, "errno", None) == 40  # ELOOP
+        reason = "symbolic link loop" if loop else "broken symbolic link (its target does not exist)"
+        (failed if supported else skipped).append({**entry, "reason": reason})
         return
     if real in seen:
         return
     seen.add(real)
-    if fp.suffix.lower() not in SUPPORTED_EXTS:
-        skipped.append({"source": _display_source(fp.absolute()), "reason": f"unsupported file type '{fp.suffix or '(none)'}'"})
+    if not supported:
+        skipped.append({**entry, "reason": f"unsupported file type '{fp.suffix or '(none)'}'"})
         return
-    files.append(fp.absolute())
+    if not real.is_file():
+        failed.append({**entry, "reason": "not a regular file"})
+        return
+    files.append(ab)
 
 
 def read_sidecar(folder: Path) -> dict:
@@ -119,7 +162,7 @@ def read_sidecar(folder: Path) -> dict:
 
             try:
                 data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-            except (OSError, yaml.YAMLError) as exc:
+            except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
                 raise AssistantError(f"{p}: invalid metadata file ({str(exc).splitlines()[0]})") from None
             if not isinstance(data, dict):
                 raise AssistantError(f"{p}: metadata file must map file names to fields")
@@ -128,7 +171,7 @@ def read_sidecar(folder: Path) -> dict:
 
 
 def _reason(exc: AssistantError, source: str, path: Path) -> str:
-    msg = str(exc)
+    msg = " ".join(str(exc).split())  # one line
     for prefix in (str(path), source):
         if msg.startswith(prefix + ": "):
             return msg[len(prefix) + 2 :]
@@ -146,13 +189,89 @@ def embed_text(title: str, text: str) -> str:
     return f"{title}\n\n{text}" if title and not text.startswith(title) else text
 
 
+# --- duplicates and near-duplicates ------------------------------------------------------------
+
+_rng = np.random.default_rng(20240607)
+_MH_MASK = _rng.integers(0, 2**63 - 1, size=MINHASH_PERMS, dtype=np.uint64)
+_MH_MULT = _rng.integers(0, 2**63 - 1, size=MINHASH_PERMS, dtype=np.uint64) | np.uint64(1)
+
+
+def text_hash(text: str) -> str:
+    """The hash that makes two files 'the same text'."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def shingles(text: str, n: int = SHINGLE_WORDS) -> np.ndarray:
+    """The sorted, unique 32-bit hashes of the word n-grams of a text (first SHINGLE_MAX_CHARS characters)."""
+    words = re.findall(r"\w+", text[:SHINGLE_MAX_CHARS].lower())
+    if not words:
+        return np.zeros(0, dtype=np.uint64)
+    grams = [" ".join(words)] if len(words) < n else (" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+    return np.unique(np.fromiter((zlib.crc32(g.encode("utf-8")) for g in grams), dtype=np.uint64))
+
+
+def minhash(sh: np.ndarray) -> np.ndarray:
+    """A MinHash signature of a shingle set: matching positions estimate the Jaccard similarity."""
+    sig = np.full(MINHASH_PERMS, np.iinfo(np.uint64).max, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for b in range(0, len(sh), 8192):
+            block = sh[b : b + 8192, None]
+            sig = np.minimum(sig, (((block ^ _MH_MASK) * _MH_MULT) >> np.uint64(16)).min(axis=0))
+    return sig
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """Jaccard similarity of two sorted unique shingle arrays."""
+    if not len(a) and not len(b):
+        return 1.0
+    inter = len(np.intersect1d(a, b, assume_unique=True))
+    return inter / (len(a) + len(b) - inter)
+
+
+# --- the ingest --------------------------------------------------------------------------------
+
+
+class _Run:
+    """The state of one ingest run."""
+
+    def __init__(self, index: Index, settings: Settings, report: IngestReport, full: bool, progress: Progress | None):
+        self.index = index
+        self.m = index.manifest
+        self.spec = settings.embed_model
+        self.model_name = canonical_model_name(settings.embed_model)
+        self.report = report
+        self.full = full
+        self.progress = progress
+        self.taken: set[str] = set()
+        self.holders: dict[str, tuple[str, str]] = {}  # text hash → (doc_id, source) of the stored copy
+        self.new_aliases: list[dict] = []
+        self.docs_to_remove: list[str] = []
+        self.aliases_to_remove: list[str] = []
+        self.new_sigs: list[tuple[str, np.ndarray]] = []
+        self.backfill: list[tuple[str, str, bytes]] = []
+        self.staged = 0
+        self.cache: dict[str, np.ndarray] = {}
+        self.chunks_seen = 0
+        self.stable_sigs: dict[str, np.ndarray] = {}
+        self.old_fps: dict[str, tuple[str, bytes]] = {}
+        self.sources: dict[str, str] = {}
+        self.queue: list[tuple[str, np.ndarray, dict]] = []  # vectors waiting for one Chroma upsert
+        self.last_flush = time.monotonic()
+        vectors_model = self.m.get_meta("vectors_model") or index.model
+        self.reuse_vectors = not full and vectors_model == self.model_name
+        self.vectors_model_set = vectors_model == self.model_name
+
+
 def ingest(
     paths: Sequence[Path],
     settings: Settings,
     full: bool = False,
     progress: Progress | None = None,
 ) -> IngestReport:
-    """Bring the index in step with the given files and folders; only what changed is embedded."""
+    """Bring the index in step with the given files and folders; only what changed is embedded.
+
+    `full` reloads, re-chunks and re-embeds every file and drops documents that are not among them.
+    """
     t0 = time.perf_counter()
     report = IngestReport()
     model_name = canonical_model_name(settings.embed_model)
@@ -160,46 +279,118 @@ def ingest(
     index.vectors.bind_model(settings.embed_model)
     try:
         with index.writer_lock():
-            if full:
-                _wipe(index)
+            if full and index.model not in (None, model_name):
+                _wipe(index)  # switching models: old vectors cannot stay beside new ones
             index.check_model(model_name)
-            files, skipped, folders = discover(paths)
+            run = _Run(index, settings, report, full, progress)
+            files, skipped, folders, failed = discover(paths)
             report.skipped = skipped
-            by_path = {d.path: d for d in index.manifest.documents()}
-            pending = _plan(files, by_path, report)
-            seen_paths = {str(p) for p in files}
-            removed = [
-                d for d in by_path.values()
-                if d.path not in seen_paths and any(_under(Path(d.path), f) for f in folders)
-                and not any(str(Path(d.path)) == f["source"] for f in report.failed)
-            ]
-            # Files that failed to read this time keep their old version in the index.
-            failed_paths = {f["path"] for f in report.failed}
-            removed = [d for d in removed if d.path not in failed_paths]
-            prepared = _prepare(pending, index, report, settings.embed_model, progress)
-            if prepared or removed or index.model is None:
-                embedder = get_embedder(settings.embed_model) if prepared else None
-                with index.manifest.transaction():
-                    for doc, chunks, _ in prepared:
-                        index.manifest.put_document(doc, chunks)
-                    for d in removed:
-                        index.manifest.remove_document(d.doc_id)
-                    if embedder is not None:
-                        index.manifest.set_meta("model", model_name)
-                        index.manifest.set_meta("dim", embedder.dim)
-                    index.manifest.set_meta("generation", index.manifest.generation + 1)
-                    index.manifest.set_meta("last_ingest", now_iso())
-                    index.manifest.set_meta("schema", 1)
-                report.removed = len(removed)
+            report.failed = failed
+            pending, removed_docs, removed_aliases = _plan(run, files, folders)
+            run.m.start_staging()
+            _prepare_all(run, pending)
+            _flush(run)
+            _fault("after-vectors")
+            changed = bool(
+                run.staged or removed_docs or removed_aliases or run.new_aliases or run.docs_to_remove
+                or run.aliases_to_remove or run.backfill
+            )
+            if changed:
+                near = _near_duplicates(run)
+                m = run.m
+                with m.transaction():
+                    for doc_id in [*(d.doc_id for d in removed_docs), *run.docs_to_remove]:
+                        m.remove_document(doc_id)
+                    for path in [*(a["path"] for a in removed_aliases), *run.aliases_to_remove]:
+                        m.remove_alias(path)
+                    m.commit_staged()
+                    for doc_id, th, sig in run.backfill:
+                        m.put_fingerprint(doc_id, th, sig)
+                    for a in run.new_aliases:
+                        m.put_alias(a["path"], a["source"], a["doc_id"], a["content_hash"])
+                    for a, b, sim in near:
+                        m.put_near_duplicate(a, b, sim)
+                    if run.staged and index.model is None:
+                        m.set_meta("model", model_name)
+                        m.set_meta("dim", get_embedder(settings.embed_model).dim)
+                    m.set_meta("generation", m.generation + 1)
+                    m.set_meta("last_ingest", now_iso())
+                    m.set_meta("schema", 1)
+                    _fault("in-commit")
+                report.removed = len(removed_docs) + len(removed_aliases)
+                _fault("after-commit")
                 index.refresh_derived()
-                _collect_garbage(index)
-            for f in report.failed:
-                f.pop("path", None)
+                _fault("after-refresh")
+            elif _keyword_lags(index):
+                index.refresh_derived()  # a previous run was killed between its commit and this step
+            _collect_garbage(index)
     finally:
         report.total_documents, report.total_chunks = index.manifest.counts()
         index.close()
     report.seconds = round(time.perf_counter() - t0, 3)
     return report
+
+
+def _plan(run: _Run, files: list[Path], folders: list[Path]) -> tuple[list[_Pending], list[DocumentRecord], list[dict]]:
+    """Which files changed (by content hash), which documents and duplicate files left."""
+    m, report = run.m, run.report
+    by_path = {d.path: d for d in m.documents()}
+    aliases = m.aliases()
+    sidecars: dict[Path, dict] = {}
+    pending: list[_Pending] = []
+    kept_aliases: list[tuple[_Pending, dict]] = []
+    seen: set[str] = set()
+    for fp in files:
+        source = _display_source(fp)
+        seen.add(str(fp))
+        if fp.parent not in sidecars:
+            sidecars[fp.parent] = read_sidecar(fp.parent)
+        meta = sidecars[fp.parent].get(fp.name, {})
+        try:
+            h = hash_file(fp, json.dumps(meta, sort_keys=True, default=str).encode())
+        except LoadError as exc:
+            report.failed.append({"source": source, "reason": _reason(exc, source, fp), "path": str(fp)})
+            continue
+        existing = by_path.get(str(fp))
+        alias = aliases.get(str(fp))
+        p = _Pending(fp, source, h, meta, existing, alias)
+        if existing is not None and existing.content_hash == h and not run.full:
+            report.unchanged += 1
+        elif alias is not None and alias["content_hash"] == h and not run.full:
+            kept_aliases.append((p, alias))
+        else:
+            pending.append(p)
+    failed_paths = {f["path"] for f in report.failed}
+
+    def gone(path: str) -> bool:
+        if path in seen or path in failed_paths:
+            return False  # a file that failed to read this time keeps its old version
+        return run.full or any(_under(Path(path), f) for f in folders)
+
+    removed_docs = [d for d in by_path.values() if gone(d.path)]
+    removed_aliases = [a for a in aliases.values() if gone(a["path"])]
+    changing = {p.existing.doc_id for p in pending if p.existing} | {d.doc_id for d in removed_docs}
+    # Stored copies that stay as they are: duplicates of them are found by text hash.
+    fps = m.fingerprints()
+    for d in by_path.values():
+        if d.doc_id in changing:
+            continue
+        if d.doc_id not in fps:  # an index from before fingerprints: compute them once
+            text = m.document_text(d.doc_id) or ""
+            fps[d.doc_id] = (text_hash(text), minhash(shingles(text)).tobytes())
+            run.backfill.append((d.doc_id, *fps[d.doc_id]))
+        run.holders.setdefault(fps[d.doc_id][0], (d.doc_id, d.source))
+    doc_ids = {d.doc_id for d in by_path.values()}
+    run.stable_sigs = {d: np.frombuffer(fps[d][1], dtype=np.uint64) for d in fps if d in doc_ids and d not in changing}
+    run.old_fps = fps
+    run.sources = {d.doc_id: d.source for d in by_path.values()}
+    late: list[_Pending] = []
+    for p, alias in kept_aliases:
+        if alias["doc_id"] in changing:
+            late.append(p)  # its stored copy changes or leaves: look at this file again
+        else:
+            report.unchanged += 1
+    return pending + late, removed_docs, removed_aliases
 
 
 def _under(path: Path, folder: Path) -> bool:
@@ -210,11 +401,20 @@ def _under(path: Path, folder: Path) -> bool:
         return False
 
 
+def _keyword_lags(index: Index) -> bool:
+    try:
+        gen = json.loads((index.dir / KEYWORD_DIR / "ids.json").read_text())["generation"]
+    except (OSError, ValueError, KeyError):
+        return True
+    return int(gen) != index.manifest.generation
+
+
 def _wipe(index: Index) -> None:
-    """Forget everything, model included (for --full)."""
+    """Forget everything, model included (for --full with another model)."""
     with index.manifest.transaction() as db:
         db.execute("DELETE FROM documents")
-        db.execute("DELETE FROM meta WHERE key IN ('model', 'dim')")
+        db.execute("DELETE FROM aliases")
+        db.execute("DELETE FROM meta WHERE key IN ('model', 'dim', 'vectors_model')")
         index.manifest.set_meta("generation", index.manifest.generation + 1)
     try:
         client = index.vectors.collection._client  # noqa: SLF001 - Chroma exposes no other handle
@@ -224,116 +424,190 @@ def _wipe(index: Index) -> None:
     index.vectors._col = None  # noqa: SLF001
 
 
-def _plan(files: list[Path], by_path: dict[str, DocumentRecord], report: IngestReport) -> list[_Pending]:
-    sidecars: dict[Path, dict] = {}
-    pending: list[_Pending] = []
-    for fp in files:
-        source = _display_source(fp)
-        if fp.parent not in sidecars:
-            sidecars[fp.parent] = read_sidecar(fp.parent)
-        meta = sidecars[fp.parent].get(fp.name, {})
-        try:
-            data = read_bytes(fp)
-        except LoadError as exc:
-            report.failed.append({"source": source, "reason": _reason(exc, source, fp), "path": str(fp)})
-            continue
-        h = file_hash(data + json.dumps(meta, sort_keys=True, default=str).encode())
-        existing = by_path.get(str(fp))
-        if existing is not None and existing.content_hash == h:
-            report.unchanged += 1
-            continue
-        pending.append(_Pending(fp, source, data, h, meta, existing))
-    return pending
-
-
-def _doc_id(p: _Pending, index: Index, taken: set[str]) -> str:
+def _doc_id(run: _Run, p: _Pending) -> str:
     if p.existing is not None:
         return p.existing.doc_id
     base = _slug(p.path.stem)
     cand = base
-    if cand in taken or index.manifest.document(cand) is not None:
+    if cand in run.taken or run.m.document(cand) is not None:
         cand = f"{base}-{hashlib.sha1(str(p.path).encode()).hexdigest()[:6]}"
     return cand
 
 
-def _prepare(
-    pending: list[_Pending], index: Index, report: IngestReport, model_spec: str, progress: Progress | None
-) -> list[tuple[DocumentRecord, list[ChunkRecord], list[str]]]:
-    """Load, chunk and embed the pending documents; write their vectors to Chroma."""
-    prepared: list[tuple[DocumentRecord, list[ChunkRecord], list[str]]] = []
-    taken: set[str] = set()
-    todo_texts: list[str] = []
-    todo_ids: list[str] = []
-    todo_meta: list[dict] = []
+def _fail(run: _Run, p: _Pending, reason: str) -> None:
+    run.report.failed.append({"source": p.source, "reason": reason, "path": str(p.path)})
+    if p.existing is not None and p.existing.doc_id in run.old_fps:  # it keeps its old version
+        run.holders.setdefault(run.old_fps[p.existing.doc_id][0], (p.existing.doc_id, p.existing.source))
+
+
+def _prepare_all(run: _Run, pending: list[_Pending]) -> None:
+    """Load, dedupe, chunk and embed each pending file in turn; stage it for the commit."""
     for n, p in enumerate(pending):
-        if progress:
-            progress("load", n, len(pending))
+        if run.progress:
+            run.progress("load", n, len(pending))
         try:
-            loaded = load_document(p.path, p.data)
+            data = read_bytes(p.path)
+            loaded = load_document(p.path, data)
         except LoadError as exc:
-            report.failed.append({"source": p.source, "reason": _reason(exc, p.source, p.path), "path": str(p.path)})
+            _fail(run, p, _reason(exc, p.source, p.path))
             continue
         except Exception as exc:  # a parser bug must not stop the other files
-            report.failed.append({"source": p.source, "reason": f"unreadable ({type(exc).__name__}: {exc})"[:200], "path": str(p.path)})
+            _fail(run, p, " ".join(f"unreadable ({type(exc).__name__}: {exc})".split())[:200])
             continue
-        meta = p.meta
-        doc_id = _doc_id(p, index, taken)
-        taken.add(doc_id)
-        language = str(meta.get("language") or detect_language(loaded.text))
-        title = str(meta.get("title") or loaded.title or p.path.stem)
-        date = str(meta["date"]) if meta.get("date") else None
-        doc = DocumentRecord(
-            doc_id=doc_id, path=str(p.path), source=p.source, content_hash=p.content_hash, title=title,
-            type=meta.get("type"), language=language, date=date, publisher=meta.get("publisher"),
-            text=loaded.text, page_starts=loaded.page_starts, n_chunks=0,
-            size=len(p.data), mtime=_mtime(p.path), ingested_at=now_iso(),
-        )
-        chunks = []
-        seen_ids: set[str] = set()
-        for c in chunk_text(loaded.text, loaded.page_starts):
+        p.content_hash = file_hash(data + json.dumps(p.meta, sort_keys=True, default=str).encode())
+        size = len(data)
+        del data
+        th = text_hash(loaded.text)
+        holder = run.holders.get(th)
+        own_id = p.existing.doc_id if p.existing else None
+        if holder is not None and holder[0] != own_id:
+            _stage_alias(run, p, holder)
+            continue
+        _stage_document(run, p, loaded, th, size)
+    if run.progress and pending:
+        run.progress("load", len(pending), len(pending))
+
+
+def _stage_alias(run: _Run, p: _Pending, holder: tuple[str, str]) -> None:
+    report = run.report
+    run.new_aliases.append({"path": str(p.path), "source": p.source, "doc_id": holder[0], "content_hash": p.content_hash})
+    report.duplicates.append({"source": p.source, "duplicate_of": holder[1]})
+    if p.existing is not None:
+        run.docs_to_remove.append(p.existing.doc_id)  # it was a document; now its text is stored elsewhere
+        report.updated += 1
+    elif p.alias is not None:
+        if p.alias["doc_id"] == holder[0] and p.alias["content_hash"] == p.content_hash:
+            report.unchanged += 1
+        else:
+            report.updated += 1
+    else:
+        report.added += 1
+
+
+def _stage_document(run: _Run, p: _Pending, loaded, th: str, size: int) -> None:
+    report, meta = run.report, p.meta
+    doc_id = _doc_id(run, p)
+    run.taken.add(doc_id)
+    language = str(meta.get("language") or detect_language(loaded.text))
+    title = str(meta.get("title") or loaded.title or p.path.stem)
+    date = str(meta["date"]) if meta.get("date") else None
+    doc = DocumentRecord(
+        doc_id=doc_id, path=str(p.path), source=p.source, content_hash=p.content_hash, title=title,
+        type=meta.get("type"), language=language, date=date, publisher=meta.get("publisher"),
+        text=loaded.text, page_starts=loaded.page_starts, n_chunks=0,
+        size=size, mtime=_mtime(p.path), ingested_at=now_iso(),
+    )
+    md = {"doc_id": doc_id, "lang": language, "type": doc.type or "", "date": date_key(date), "source": p.source}
+    seen_ids: set[str] = set()
+    n_chunks = 0
+    pieces = chunk_text(loaded.text, loaded.page_starts)
+    # Batch by batch: keyword terms, vectors to Chroma, rows to the staging tables (memory stays bounded).
+    for b in range(0, len(pieces), EMBED_BATCH):
+        batch: list[ChunkRecord] = []
+        for c in pieces[b : b + EMBED_BATCH]:
             cid = chunk_id(doc_id, title, c.text)
             if cid in seen_ids:
                 cid = f"{cid}-{c.seq}"
             seen_ids.add(cid)
             terms = " ".join(analyze(title + "\n" + c.text, language))
-            chunks.append(ChunkRecord(cid, doc_id, c.seq, c.page, c.page_end, c.start, c.end, c.text, terms))
-        doc.n_chunks = len(chunks)
-        prepared.append((doc, chunks, [c.id for c in chunks]))
-        if p.existing is None:
-            report.added += 1
-        else:
-            report.updated += 1
-        report.chunks += len(chunks)
-        md = {"doc_id": doc_id, "lang": language, "type": doc.type or "", "date": date_key(date), "source": p.source}
-        for c in chunks:
-            todo_ids.append(c.id)
-            todo_texts.append(embed_text(title, c.text))
-            todo_meta.append(md)
-    if not todo_ids:
-        return prepared
-    # Reuse vectors Chroma already holds for identical chunks (unchanged text, resumed ingest).
-    known = index.vectors.get_vectors(todo_ids) if index.model == canonical_model_name(model_spec) else {}
-    need = [i for i, cid in enumerate(todo_ids) if cid not in known]
-    report.embedded = len(need)
-    if need:
-        embedder = get_embedder(model_spec)
-        done = 0
-        for b in range(0, len(need), EMBED_BATCH):
-            batch = need[b : b + EMBED_BATCH]
-            vecs = embedder.embed_passages([todo_texts[i] for i in batch])
-            index.vectors.upsert([todo_ids[i] for i in batch], vecs, [todo_meta[i] for i in batch])
-            done += len(batch)
-            if progress:
-                progress("embed", done, len(need))
-    # Refresh metadata of reused vectors (source or type may have changed).
-    reuse = [i for i, cid in enumerate(todo_ids) if cid in known]
-    if reuse:
-        import numpy as np
+            batch.append(ChunkRecord(cid, doc_id, c.seq, c.page, c.page_end, c.start, c.end, c.text, terms))
+        _embed(run, batch, title, md)
+        run.m.stage_chunks(doc_id, batch)
+        n_chunks += len(batch)
+    del pieces
+    doc.n_chunks = n_chunks
+    sig = minhash(shingles(loaded.text))
+    run.m.stage_document(doc, n_chunks, th, sig.tobytes())
+    run.staged += 1
+    run.holders[th] = (doc_id, p.source)
+    run.new_sigs.append((doc_id, sig))
+    run.sources[doc_id] = p.source
+    if p.alias is not None:
+        run.aliases_to_remove.append(str(p.path))
+    if p.existing is None and p.alias is None:
+        report.added += 1
+    else:
+        report.updated += 1
+    report.chunks += n_chunks
 
-        index.vectors.upsert(
-            [todo_ids[i] for i in reuse], np.stack([known[todo_ids[i]] for i in reuse]), [todo_meta[i] for i in reuse]
-        )
-    return prepared
+
+def _embed(run: _Run, chunks: list[ChunkRecord], title: str, md: dict) -> None:
+    """Vectors for some chunks of one document, queued for Chroma (see _flush); nothing piles up in memory.
+
+    A chunk whose id Chroma already holds (unchanged text, or written by a run that was killed) keeps
+    its vector; identical texts within the run are embedded once.
+    """
+    index, report = run.index, run.report
+    ids = [c.id for c in chunks]
+    vecs: dict[str, np.ndarray] = index.vectors.get_vectors(ids) if run.reuse_vectors else {}
+    texts = {c.id: embed_text(title, c.text) for c in chunks if c.id not in vecs}
+    for cid, t in list(texts.items()):
+        if t in run.cache:
+            vecs[cid] = run.cache.pop(t)
+            run.cache[t] = vecs[cid]  # most recently used last
+            del texts[cid]
+    if texts:
+        todo = list(dict.fromkeys(texts.values()))
+        fresh = dict(zip(todo, get_embedder(run.spec).embed_passages(todo)))
+        report.embedded += len(todo)
+        for cid, t in texts.items():
+            vecs[cid] = fresh[t]
+        for t, v in fresh.items():
+            run.cache[t] = v
+            if len(run.cache) > EMBED_CACHE:
+                run.cache.pop(next(iter(run.cache)))
+    for cid in ids:
+        run.queue.append((cid, vecs[cid], md))
+    if len(run.queue) >= UPSERT_BATCH or time.monotonic() - run.last_flush > FLUSH_SECONDS:
+        _flush(run)  # so a run that is killed leaves its vectors for the next run to reuse
+    run.chunks_seen += len(chunks)
+    if run.progress:
+        run.progress("embed", run.chunks_seen, run.chunks_seen)
+
+
+def _flush(run: _Run) -> None:
+    """Write the queued vectors to Chroma (in large batches: Chroma's cost is mostly per call)."""
+    if not run.queue:
+        return
+    if not run.vectors_model_set:
+        run.m.set_meta("vectors_model", run.model_name)  # the vectors in Chroma come from this model
+        run.vectors_model_set = True
+    ids = [q[0] for q in run.queue]
+    run.index.vectors.upsert(ids, np.stack([q[1] for q in run.queue]), [q[2] for q in run.queue])
+    run.queue = []
+    run.last_flush = time.monotonic()
+
+
+def _near_duplicates(run: _Run) -> list[tuple[str, str, float]]:
+    """Pairs (new or changed document, any document) whose texts are near-duplicates."""
+    out: list[tuple[str, str, float]] = []
+    if not run.new_sigs:
+        return out
+    others = list(run.stable_sigs.items())
+    shingle_cache: dict[str, np.ndarray] = {}
+
+    def sh(doc_id: str) -> np.ndarray:
+        if doc_id not in shingle_cache:
+            text = run.m.staged_text(doc_id)
+            if text is None:
+                text = run.m.document_text(doc_id) or ""
+            shingle_cache[doc_id] = shingles(text)
+        return shingle_cache[doc_id]
+
+    for doc_id, sig in run.new_sigs:
+        if others:
+            mat = np.stack([s for _, s in others])
+            est = (mat == sig).mean(axis=1)
+            for j in np.nonzero(est >= NEAR_DUPLICATE - 0.2)[0]:
+                other = others[j][0]
+                sim = jaccard(sh(doc_id), sh(other))
+                if sim >= NEAR_DUPLICATE:
+                    out.append((doc_id, other, round(sim, 4)))
+                    run.report.near_duplicates.append(
+                        {"a": run.sources.get(doc_id, doc_id), "b": run.sources.get(other, other), "similarity": round(sim, 3)}
+                    )
+        others.append((doc_id, sig))
+    return out
 
 
 def _mtime(path: Path) -> float | None:
@@ -344,31 +618,35 @@ def _mtime(path: Path) -> float | None:
 
 
 def _collect_garbage(index: Index) -> None:
-    """Delete vectors the manifest no longer refers to (old versions, removed files, crashed runs)."""
+    """Delete vectors the manifest no longer refers to (old versions, removed files, killed runs)."""
     stale = index.vectors.all_ids() - index.manifest.chunk_ids()
     if stale:
         index.vectors.delete(stale)
 
 
 def remove_paths(paths: Iterable[Path], settings: Settings) -> int:
-    """Remove the documents at the given paths (or under the given folders) from the index."""
+    """Remove the documents (and duplicate files) at the given paths or under the given folders."""
     index = Index(settings.index_dir, settings.chroma_url)
     try:
         with index.writer_lock():
             targets = [p.absolute() for p in paths]
-            docs = [
-                d for d in index.manifest.documents()
-                if any(Path(d.path) == t or _under(Path(d.path), t) or d.source == str(t) for t in targets)
-            ]
-            if not docs:
+
+            def hit(path: str, source: str) -> bool:
+                return any(Path(path) == t or _under(Path(path), t) or source == str(t) for t in targets)
+
+            docs = [d for d in index.manifest.documents() if hit(d.path, d.source)]
+            aliases = [a for a in index.manifest.aliases().values() if hit(a["path"], a["source"])]
+            if not docs and not aliases:
                 return 0
             with index.manifest.transaction():
                 for d in docs:
                     index.manifest.remove_document(d.doc_id)
+                for a in aliases:
+                    index.manifest.remove_alias(a["path"])
                 index.manifest.set_meta("generation", index.manifest.generation + 1)
                 index.manifest.set_meta("last_ingest", now_iso())
             index.refresh_derived()
             _collect_garbage(index)
-            return len(docs)
+            return len(docs) + len(aliases)
     finally:
         index.close()

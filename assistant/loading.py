@@ -5,8 +5,11 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
+import stat
 import unicodedata
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -131,18 +134,43 @@ def looks_binary(data: bytes) -> bool:
 
 
 def decode_text(data: bytes, name: str) -> str:
-    """Decode UTF-8 (with or without BOM), else the Windows/Latin-1 legacy encodings."""
+    """Decode UTF-8 (with or without BOM), else the Windows/Latin-1 legacy encodings.
+
+    Text that is UTF-8 but for a few invalid bytes keeps its UTF-8 reading, with U+FFFD
+    replacement characters where the bytes were broken (rather than turning into mojibake).
+    """
     if looks_binary(data):
         raise LoadError(f"{name}: binary data, not text")
-    for enc in ("utf-8-sig",):
+    return _decode(data)
+
+
+def _decode(data: bytes, declared: str | None = None) -> str:
+    if declared:
         try:
-            return data.decode(enc)
-        except UnicodeDecodeError:
+            return data.decode(declared)
+        except (UnicodeDecodeError, LookupError):
             pass
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    if mostly_utf8(data):
+        return data.decode("utf-8-sig", errors="replace")
     try:
         return data.decode("cp1252")
     except UnicodeDecodeError:
         return data.decode("latin-1")
+
+
+_ASCII_OR_BAD = re.compile("[\x00-\x7f\ufffd]+")
+
+
+def mostly_utf8(data: bytes) -> bool:
+    """True when the text has valid UTF-8 multi-byte sequences and not many more broken bytes than those."""
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    good = len(_ASCII_OR_BAD.sub("", text))
+    return good > 0 and bad <= 8 * good  # in cp1252 text valid UTF-8 pairs are rare accidents
 
 
 # --- formats -----------------------------------------------------------------------------------
@@ -244,14 +272,7 @@ def _html_encoding(data: bytes) -> str | None:
 def _load_html(data: bytes, name: str) -> LoadedDocument:
     if b"\x00" in data[:65536]:
         raise LoadError(f"{name}: binary data, not HTML")
-    enc = _html_encoding(data)
-    try:
-        raw = data.decode(enc or "utf-8")
-    except (UnicodeDecodeError, LookupError):
-        try:
-            raw = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raw = data.decode("cp1252", errors="replace")
+    raw = _decode(data, _html_encoding(data))
     parser = _HTMLText()
     parser.feed(raw)
     parser.close()
@@ -261,12 +282,15 @@ def _load_html(data: bytes, name: str) -> LoadedDocument:
     return LoadedDocument(text, None, parser.h1 or parser.title or _first_line_title(text))
 
 
-def _load_pdf(path: Path, name: str) -> LoadedDocument:
-    import pypdf
-    from pypdf.errors import PdfReadError
+def _load_pdf(data: bytes, name: str) -> LoadedDocument:
+    import io
+    import logging
 
+    import pypdf
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # no "EOF marker not found" noise on stderr
     try:
-        reader = pypdf.PdfReader(str(path))
+        reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             try:
                 ok = reader.decrypt("")
@@ -282,7 +306,7 @@ def _load_pdf(path: Path, name: str) -> LoadedDocument:
             pass
     except LoadError:
         raise
-    except (PdfReadError, Exception) as exc:  # pypdf raises many kinds on broken files
+    except Exception as exc:  # pypdf raises many kinds (PdfReadError, PdfStreamError, ValueError…) on broken files
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise LoadError(f"{name}: corrupt or truncated PDF ({reason[:120]})") from None
     if not pages:
@@ -294,11 +318,13 @@ def _load_pdf(path: Path, name: str) -> LoadedDocument:
     return LoadedDocument(text, starts, title or _first_line_title(text))
 
 
-def _load_docx(path: Path, name: str) -> LoadedDocument:
+def _load_docx(data: bytes, name: str) -> LoadedDocument:
+    import io
+
     import docx  # python-docx
 
     try:
-        d = docx.Document(str(path))
+        d = docx.Document(io.BytesIO(data))
     except Exception as exc:
         raise LoadError(f"{name}: broken .docx ({type(exc).__name__})") from None
     parts: list[str] = []
@@ -333,9 +359,9 @@ def load_document(path: Path, data: bytes | None = None) -> LoadedDocument:
     if not data.strip():
         raise LoadError(f"{name}: empty file")
     if ext == ".pdf":
-        doc = _load_pdf(path, name)
+        doc = _load_pdf(data, name)
     elif ext == ".docx":
-        doc = _load_docx(path, name)
+        doc = _load_docx(data, name)
     elif ext in HTML_EXTS:
         doc = _load_html(data, name)
     elif ext in MD_EXTS:
@@ -347,18 +373,47 @@ def load_document(path: Path, data: bytes | None = None) -> LoadedDocument:
     return doc
 
 
-def read_bytes(path: Path) -> bytes:
-    """A file's bytes, or a LoadError naming it and saying why not."""
+def _check_regular(path: Path) -> int:
+    """The size of a regular file; a LoadError for FIFOs, sockets, devices (reading them could hang)."""
+    st = path.stat()
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(str(path))
+    if not stat.S_ISREG(st.st_mode):
+        raise LoadError(f"{path}: not a regular file")
+    if st.st_size > MAX_BYTES:
+        raise LoadError(f"{path}: file too large ({st.st_size // (1024 * 1024)} MB; at most {MAX_BYTES // (1024 * 1024)} MB)")
+    return st.st_size
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn OS errors while reading a file into one-line LoadErrors that name it."""
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise LoadError(f"{path}: file too large ({size // (1024 * 1024)} MB)")
-        return path.read_bytes()
+        yield
     except FileNotFoundError:
-        raise LoadError(f"{path}: file disappeared before it could be read") from None
+        raise LoadError(f"{path}: file disappeared during the run") from None
     except PermissionError:
-        raise LoadError(f"{path}: permission denied") from None
+        raise LoadError(f"{path}: permission denied (unreadable file)") from None
     except IsADirectoryError:
         raise LoadError(f"{path}: is a directory") from None
     except OSError as exc:
         raise LoadError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes, or a LoadError naming it and saying why not."""
+    with _reading(path):
+        _check_regular(path)
+        return path.read_bytes()
+
+
+def hash_file(path: Path, extra: bytes = b"", block: int = 1 << 20) -> str:
+    """sha256 of a file's bytes followed by `extra`, read in blocks (same as file_hash(data + extra))."""
+    h = hashlib.sha256()
+    with _reading(path):
+        _check_regular(path)
+        with open(path, "rb") as fh:
+            while chunk := fh.read(block):
+                h.update(chunk)
+    h.update(extra)
+    return h.hexdigest()

@@ -55,6 +55,24 @@ CREATE TABLE IF NOT EXISTS chunks (
     terms TEXT NOT NULL                 -- space-joined keyword terms
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, seq);
+CREATE TABLE IF NOT EXISTS fingerprints (   -- for duplicate and near-duplicate detection
+    doc_id TEXT PRIMARY KEY REFERENCES documents(doc_id) ON DELETE CASCADE,
+    text_hash TEXT NOT NULL,            -- sha256 of the canonical text
+    minhash BLOB NOT NULL               -- MinHash signature of word 5-gram shingles
+);
+CREATE INDEX IF NOT EXISTS fingerprints_text ON fingerprints(text_hash);
+CREATE TABLE IF NOT EXISTS aliases (        -- files whose text is already stored as another document
+    path TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    content_hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS near_duplicates (
+    a TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    b TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    similarity REAL NOT NULL,           -- Jaccard similarity of word 5-gram shingles
+    PRIMARY KEY (a, b)
+);
 """
 
 
@@ -281,6 +299,111 @@ class Manifest:
                 continue
             out.append(d.doc_id)
         return out
+
+
+    # --- ingest staging, fingerprints, duplicates (aliases) and near-duplicates ------------------
+    _DOC_COLS = (
+        "doc_id, path, source, content_hash, title, type, language, date, publisher, text, "
+        "page_starts, n_chunks, size, mtime, ingested_at"
+    )
+    _CHUNK_COLS = "id, doc_id, seq, page, page_end, start, end, text, terms"
+
+    def start_staging(self) -> None:
+        """Empty temporary tables (this connection only, spilled to disk) that collect an ingest's documents."""
+        self.db.execute("PRAGMA temp_store=FILE")
+        self.db.executescript(
+            "DROP TABLE IF EXISTS temp.stage_documents; DROP TABLE IF EXISTS temp.stage_chunks;"
+            "DROP TABLE IF EXISTS temp.stage_fingerprints;"
+            f"CREATE TEMP TABLE stage_documents AS SELECT {self._DOC_COLS} FROM main.documents WHERE 0;"
+            f"CREATE TEMP TABLE stage_chunks AS SELECT {self._CHUNK_COLS} FROM main.chunks WHERE 0;"
+            "CREATE TEMP TABLE stage_fingerprints AS SELECT doc_id, text_hash, minhash FROM main.fingerprints WHERE 0;"
+        )
+
+    def stage_chunks(self, doc_id: str, chunks: Sequence[ChunkRecord]) -> None:
+        """Park some chunks of a document being prepared (see stage_document)."""
+        self.db.executemany(
+            f"INSERT INTO temp.stage_chunks({self._CHUNK_COLS}) VALUES (?,?,?,?,?,?,?,?,?)",
+            [(c.id, doc_id, c.seq, c.page, c.page_end, c.start, c.end, c.text, c.terms) for c in chunks],
+        )
+
+    def stage_document(self, doc: DocumentRecord, n_chunks: int, text_hash: str, minhash: bytes) -> None:
+        """Park a prepared document until commit_staged (not visible to readers, gone if the process dies)."""
+        self.db.execute(
+            f"INSERT INTO temp.stage_documents({self._DOC_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                doc.doc_id, doc.path, doc.source, doc.content_hash, doc.title, doc.type, doc.language,
+                doc.date, doc.publisher, doc.text, json.dumps(doc.page_starts) if doc.page_starts else None,
+                n_chunks, doc.size, doc.mtime, doc.ingested_at,
+            ),
+        )
+        self.db.execute("INSERT INTO temp.stage_fingerprints VALUES (?,?,?)", (doc.doc_id, text_hash, minhash))
+
+    def staged_text(self, doc_id: str) -> str | None:
+        """The canonical text of a staged document."""
+        r = self.db.execute("SELECT text FROM temp.stage_documents WHERE doc_id=?", (doc_id,)).fetchone()
+        return r[0] if r else None
+
+    def commit_staged(self) -> int:
+        """Move the staged documents into the index, replacing any with the same id or path (inside a transaction)."""
+        self.db.execute(
+            "DELETE FROM main.documents WHERE doc_id IN (SELECT doc_id FROM temp.stage_documents) "
+            "OR path IN (SELECT path FROM temp.stage_documents)"
+        )
+        self.db.execute("DELETE FROM main.aliases WHERE path IN (SELECT path FROM temp.stage_documents)")
+        self.db.execute(f"INSERT INTO main.documents({self._DOC_COLS}) SELECT {self._DOC_COLS} FROM temp.stage_documents")
+        self.db.execute(f"INSERT INTO main.chunks({self._CHUNK_COLS}) SELECT {self._CHUNK_COLS} FROM temp.stage_chunks")
+        self.db.execute(
+            "INSERT OR REPLACE INTO main.fingerprints(doc_id, text_hash, minhash) "
+            "SELECT doc_id, text_hash, minhash FROM temp.stage_fingerprints"
+        )
+        return self.db.execute("SELECT COUNT(*) FROM temp.stage_documents").fetchone()[0]
+
+    def _read_extra(self, sql: str, args: Sequence = ()) -> list:
+        try:
+            return self.db.execute(sql, args).fetchall()
+        except sqlite3.OperationalError:  # an index made before these tables existed, opened read-only
+            return []
+
+    def fingerprints(self) -> dict[str, tuple[str, bytes]]:
+        """doc_id → (text hash, MinHash signature)."""
+        return {r[0]: (r[1], r[2]) for r in self._read_extra("SELECT doc_id, text_hash, minhash FROM fingerprints")}
+
+    def put_fingerprint(self, doc_id: str, text_hash: str, minhash: bytes) -> None:
+        """Record a document's fingerprint (inside a transaction)."""
+        self.db.execute("INSERT OR REPLACE INTO fingerprints VALUES (?,?,?)", (doc_id, text_hash, minhash))
+
+    def aliases(self) -> dict[str, dict]:
+        """Files stored as another document (same text): path → {path, source, doc_id, content_hash}."""
+        rows = self._read_extra("SELECT path, source, doc_id, content_hash FROM aliases ORDER BY source")
+        return {r[0]: {"path": r[0], "source": r[1], "doc_id": r[2], "content_hash": r[3]} for r in rows}
+
+    def put_alias(self, path: str, source: str, doc_id: str, content_hash: str) -> None:
+        """Record that the file at path holds the same text as doc_id (inside a transaction)."""
+        self.db.execute("INSERT OR REPLACE INTO aliases VALUES (?,?,?,?)", (path, source, doc_id, content_hash))
+
+    def remove_alias(self, path: str) -> None:
+        """Forget a duplicate file (inside a transaction)."""
+        self.db.execute("DELETE FROM aliases WHERE path=?", (path,))
+
+    def duplicates(self) -> list[dict]:
+        """Files stored once under another name: [{source, duplicate_of, doc_id}]."""
+        rows = self._read_extra(
+            "SELECT a.source, d.source, a.doc_id FROM aliases a JOIN documents d ON d.doc_id = a.doc_id ORDER BY a.source"
+        )
+        return [{"source": r[0], "duplicate_of": r[1], "doc_id": r[2]} for r in rows]
+
+    def put_near_duplicate(self, a: str, b: str, similarity: float) -> None:
+        """Record two documents whose texts are near-duplicates (inside a transaction)."""
+        a, b = sorted((a, b))
+        self.db.execute("INSERT OR REPLACE INTO near_duplicates VALUES (?,?,?)", (a, b, float(similarity)))
+
+    def near_duplicates(self) -> list[dict]:
+        """Pairs of near-duplicate documents: [{a, b, similarity, a_doc_id, b_doc_id}] (a, b are sources)."""
+        rows = self._read_extra(
+            "SELECT da.source, db.source, n.similarity, n.a, n.b FROM near_duplicates n "
+            "JOIN documents da ON da.doc_id = n.a JOIN documents db ON db.doc_id = n.b ORDER BY n.similarity DESC, da.source"
+        )
+        return [{"a": r[0], "b": r[1], "similarity": round(r[2], 3), "a_doc_id": r[3], "b_doc_id": r[4]} for r in rows]
 
 
 def _end_key(date: str) -> int:

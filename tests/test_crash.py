@@ -1,0 +1,137 @@
+"""Crash safety: kill a real ingest (SIGKILL) at several moments; the index must always answer as before
+or as after that ingest, and the next ingest must end where a clean ingest of the same files ends."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ASSISTANT, ROOT, run_cli
+from test_robustness import CHANGED, REMOVED, index_state
+
+EXTRA_SOURCE = Path("/work/shared/datasets/regeringen-sv/docs")
+N_EXTRA = 10
+
+
+def _extra_files() -> list[Path]:
+    if not EXTRA_SOURCE.is_dir():
+        pytest.skip(f"{EXTRA_SOURCE} is not here (extra real text for a slow ingest)")
+    files = [p for p in sorted(EXTRA_SOURCE.iterdir()) if p.suffix == ".md" and 2500 < p.stat().st_size < 6000]
+    if len(files) < N_EXTRA:
+        pytest.skip("not enough extra documents")
+    return files[:N_EXTRA]
+
+
+def _start_ingest(corpus: Path, index: Path, fault: str | None = None) -> subprocess.Popen:
+    env = dict(os.environ)
+    env.pop("ASSISTANT_FAULT", None)
+    if fault:
+        env["ASSISTANT_FAULT"] = fault
+    return subprocess.Popen(
+        [*ASSISTANT, "ingest", str(corpus), "--index", str(index), "--json"], cwd=ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _same(state: dict, other: dict) -> bool:
+    return state["docs"] == other["docs"] and state["chunks"] == other["chunks"]
+
+
+def _wait_for_lock(index: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
+    lock = index / "ingest.lock"
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and proc.poll() is None:
+        if lock.exists() and lock.read_text().strip() == str(proc.pid):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the ingest never took the writer lock")
+
+
+def test_sigkill_at_any_moment_leaves_before_or_after_and_resumes(tmp_path):
+    extra = _extra_files()
+    corpus = tmp_path / "corpus"
+    shutil.copytree(ROOT / "corpus", corpus)
+    index = tmp_path / "index"
+    r = run_cli("ingest", str(corpus), "--index", str(index), "--json")
+    assert r.returncode == 0, r.stderr
+    before = index_state(index)
+
+    # The next ingest has work of every kind: 10 new documents, one changed, one removed.
+    for p in extra:
+        shutil.copy(p, corpus / p.name)
+    changed = corpus / CHANGED
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n\nTilføjelse: nye retningslinjer for frivillige fra 2012.\n", encoding="utf-8")
+    (corpus / REMOVED).unlink()
+
+    # What a clean ingest of the same files gives.
+    ref_index = tmp_path / "reference"
+    r = run_cli("ingest", str(corpus), "--index", str(ref_index), "--json")
+    assert r.returncode == 0, r.stderr
+    after = index_state(ref_index)
+    assert after["orphans"] == 0 and not _same(after, before)
+
+    outcomes = []
+    # 1. Kills at moments in the run: starting up, planning, loading, embedding.
+    for delay in (0.5, 1.5, 3.0, 8.0):
+        proc = _start_ingest(corpus, index)
+        if delay >= 8.0:
+            # Meanwhile: readers keep answering, and a second writer is turned away with exit code 5.
+            _wait_for_lock(index, proc)
+            r = run_cli("search", "frivillige sociale foreninger", "--index", str(index), "--json")
+            assert r.returncode == 0 and json.loads(r.stdout)["results"], r.stderr
+            r = run_cli("ask", "Hvor meget udbetalte kommunerne i 2009 i § 18-støtte?", "--index", str(index), "--json")
+            assert r.returncode == 0 and json.loads(r.stdout)["answer"], r.stderr
+            r = run_cli("ingest", str(corpus), "--index", str(index))
+            assert r.returncode == 5, r.stderr
+            assert "another ingest is writing this index" in r.stderr and f"pid {proc.pid}" in r.stderr
+            assert "Traceback" not in r.stderr
+            delay = max(0.0, delay - 0.5)
+        time.sleep(delay)
+        killed = proc.poll() is None
+        if killed:
+            proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        state = index_state(index)
+        assert _same(state, before) or _same(state, after), f"half an ingest after a kill at {delay} s"
+        outcomes.append((delay, killed, "before" if _same(state, before) else "after"))
+    assert outcomes[0][1:] == (True, "before"), outcomes
+
+    # 2. Kills at exact points: vectors written but nothing committed; inside the manifest transaction.
+    for fault in ("after-vectors", "in-commit"):
+        proc = _start_ingest(corpus, index, fault)
+        proc.wait(timeout=600)
+        assert proc.returncode == -signal.SIGKILL, proc.stderr.read()
+        assert _same(index_state(index), before), fault
+    # Killed after the commit, before the keyword index and garbage collection: readers see "after".
+    proc = _start_ingest(corpus, index, "after-commit")
+    proc.wait(timeout=600)
+    assert proc.returncode == -signal.SIGKILL
+    state = index_state(index)
+    assert _same(state, after)
+    r = run_cli("search", "Silkeborg Frivilligcentret sundhedshus", "--index", str(index), "--mode", "keyword", "--json")
+    assert r.returncode == 0
+    assert all(h["doc_id"] != Path(REMOVED).stem for h in json.loads(r.stdout)["results"])
+
+    # 3. The next ingest finishes the work (nothing left to embed) and tidies up.
+    r = run_cli("ingest", str(corpus), "--index", str(index), "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert (out["added"], out["updated"], out["removed"], out["embedded"]) == (0, 0, 0, 0)
+    final = index_state(index)
+    assert _same(final, after) and final["orphans"] == 0  # same doc ids, chunk ids and texts as a clean ingest
+    from assistant.stores import KEYWORD_DIR, Index
+
+    kw = json.loads((index / KEYWORD_DIR / "ids.json").read_text())
+    idx = Index(index)
+    try:
+        assert kw["generation"] == idx.manifest.generation and sorted(kw["ids"]) == sorted(final["chunks"])
+        assert idx.vectors.count() == len(final["chunks"])
+    finally:
+        idx.close()
+    print("kills:", outcomes)
