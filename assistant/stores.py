@@ -8,7 +8,7 @@ import shutil
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +20,7 @@ from .errors import AssistantError, IndexLockedError, IndexMissingError, ModelMi
 MANIFEST = "manifest.sqlite"
 CHROMA_DIR = "chroma"
 KEYWORD_DIR = "keyword"
+DENSE_DIR = "dense"
 LOCK_FILE = "ingest.lock"
 COLLECTION = "chunks"
 SCHEMA_VERSION = 1
@@ -424,6 +425,8 @@ class VectorStore:
         self.url = normalize_chroma_url(url) if url else None
         self.collection_name = collection
         self._col = None
+        # Set by Index: returns the dense mirror when it matches the manifest (local mode), else None.
+        self.mirror: Callable[[], DenseMirror | None] = lambda: None
 
     def _client(self):
         os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -496,7 +499,16 @@ class VectorStore:
         self._model_spec = spec
 
     def get_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        """Stored vectors for the ids Chroma has."""
+        """Stored vectors for the ids Chroma has (from the up-to-date mirror when it holds them all)."""
+        mirror = self.mirror()
+        if mirror is not None:
+            out = mirror.get(ids)
+            if len(out) == len(set(ids)):
+                return out
+        return self.get_vectors_from_chroma(ids)
+
+    def get_vectors_from_chroma(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors for the ids Chroma has, read from Chroma itself."""
         out: dict[str, np.ndarray] = {}
         ids = list(ids)
         with self._guard():
@@ -541,7 +553,14 @@ class VectorStore:
             return self.collection.count()
 
     def query(self, vector: np.ndarray, k: int, doc_ids: Sequence[str] | None = None) -> list[tuple[str, float]]:
-        """The k nearest chunk ids with cosine similarity, optionally within some documents."""
+        """The k nearest chunk ids with cosine similarity, optionally within some documents.
+
+        Exact search in the memory-mapped mirror when it is up to date (no Chroma import, a few ms);
+        otherwise, and always in server mode, Chroma's HNSW index.
+        """
+        mirror = self.mirror()
+        if mirror is not None:
+            return mirror.query(vector, k, doc_ids)
         where = None
         if doc_ids is not None:
             if not doc_ids:
@@ -666,23 +685,34 @@ def _chroma_embedding_function(factory):
 
 
 class KeywordIndex:
-    """BM25 over chunk terms (bm25s), saved beside the manifest and tagged with its generation."""
+    """BM25 over chunk terms, saved beside the manifest and tagged with its generation.
 
-    def __init__(self, ids: list[str], bm25, generation: int) -> None:
+    bm25s builds the index (at ingest) and saves its precomputed scores as CSC arrays; queries read
+    those arrays with numpy alone, so the query path never imports bm25s (≈0.4 s).
+    """
+
+    def __init__(
+        self, ids: list[str], vocab: dict[str, int], csc: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+        generation: int,
+    ) -> None:
         self.ids = ids
-        self.bm25 = bm25
+        self.vocab = vocab
+        self.csc = csc  # (data, indices, indptr): column t holds the BM25 score of term t in each chunk
         self.generation = generation
-        self._pos = {cid: i for i, cid in enumerate(ids)}
 
     @classmethod
     def build(cls, ids: list[str], terms: list[list[str]], generation: int) -> KeywordIndex:
         """Index the given chunk terms."""
+        if not ids:
+            return cls(ids, {}, None, generation)
         import bm25s
 
         bm25 = bm25s.BM25(k1=1.2, b=0.75)
-        if ids:
-            bm25.index(terms, show_progress=False)
-        return cls(ids, bm25, generation)
+        bm25.index(terms, show_progress=False)
+        sc = bm25.scores
+        kw = cls(ids, dict(bm25.vocab_dict), (sc["data"], sc["indices"], sc["indptr"]), generation)
+        kw._bm25 = bm25
+        return kw
 
     def save(self, directory: Path) -> None:
         """Write the index next to the manifest, replacing the old one in one rename."""
@@ -691,42 +721,154 @@ class KeywordIndex:
             shutil.rmtree(tmp)
         tmp.mkdir(parents=True)
         if self.ids:
-            self.bm25.save(str(tmp), show_progress=False)
+            bm25 = getattr(self, "_bm25", None)
+            if bm25 is not None:
+                bm25.save(str(tmp), show_progress=False)
+            else:  # loaded from disk: write the same files bm25s writes
+                for name, arr in zip(("data", "indices", "indptr"), self.csc):
+                    np.save(tmp / f"{name}.csc.index.npy", arr)
+                (tmp / "vocab.index.json").write_text(json.dumps(self.vocab, ensure_ascii=False))
         (tmp / "ids.json").write_text(json.dumps({"generation": self.generation, "ids": self.ids}))
-        old = directory.with_name(directory.name + f".old-{os.getpid()}")
-        if directory.exists():
-            directory.rename(old)
-        tmp.rename(directory)
-        if old.exists():
-            shutil.rmtree(old, ignore_errors=True)
+        _swap_dir(tmp, directory)
 
     @classmethod
     def load(cls, directory: Path) -> KeywordIndex | None:
-        """The saved index, or None when it is missing or unreadable."""
+        """The saved index, or None when it is missing or unreadable (numpy only, no bm25s)."""
         try:
             meta = json.loads((directory / "ids.json").read_text())
-            import bm25s
-
-            bm25 = bm25s.BM25.load(str(directory), mmap=False) if meta["ids"] else bm25s.BM25()
-            return cls(meta["ids"], bm25, int(meta["generation"]))
+            ids = meta["ids"]
+            if not ids:
+                return cls([], {}, None, int(meta["generation"]))
+            vocab = json.loads((directory / "vocab.index.json").read_text(encoding="utf-8"))
+            csc = tuple(np.load(directory / f"{n}.csc.index.npy", mmap_mode="r") for n in ("data", "indices", "indptr"))
+            return cls(ids, vocab, csc, int(meta["generation"]))  # type: ignore[arg-type]
         except (OSError, ValueError, KeyError):
             return None
+
+    def scores(self, terms: list[str]) -> np.ndarray | None:
+        """BM25 score of every chunk for the query terms (a repeated term counts again), or None."""
+        if self.csc is None:
+            return None
+        data, indices, indptr = self.csc
+        tids = [self.vocab[t] for t in terms if t in self.vocab and self.vocab[t] < len(indptr) - 1]
+        if not tids:
+            return None
+        out = np.zeros(len(self.ids), dtype=np.float32)
+        for t in tids:
+            a, b = int(indptr[t]), int(indptr[t + 1])
+            if b > a:
+                out[indices[a:b]] += data[a:b]  # one term's column: each chunk index appears once
+        return out
 
     def search(self, terms: list[str], k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
         """The k best chunk ids by BM25 score (only positive scores)."""
         if not self.ids or not terms:
             return []
-        scores = self.bm25.get_scores(terms) if any(t in self.bm25.vocab_dict for t in terms) else None
+        scores = self.scores(terms)
         if scores is None:
             return []
-        scores = np.asarray(scores, dtype=np.float32)
         if allowed is not None:
             mask = np.fromiter((cid in allowed for cid in self.ids), dtype=bool, count=len(self.ids))
             scores = np.where(mask, scores, 0.0)
-        k = min(k, len(self.ids))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top])]
-        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+        return _top_k(self.ids, scores, k, positive=True)
+
+
+def _top_k(ids: Sequence[str], scores: np.ndarray, k: int, positive: bool = False) -> list[tuple[str, float]]:
+    """The k highest scores with their ids, best first (ties in index order)."""
+    k = min(k, len(scores))
+    if k <= 0:
+        return []
+    top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    top = top[np.lexsort((top, -scores[top]))]
+    return [(ids[i], float(scores[i])) for i in top if not positive or scores[i] > 0]
+
+
+def _swap_dir(tmp: Path, directory: Path) -> None:
+    """Put a freshly written folder in place of the old one (readers see the old or the new one)."""
+    old = directory.with_name(directory.name + f".old-{os.getpid()}")
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+    if directory.exists():
+        directory.rename(old)
+    tmp.rename(directory)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+
+
+class DenseMirror:
+    """An exact-search copy of the Chroma vectors (float32, memory-mapped), tagged with the generation.
+
+    Written by Index.refresh_derived() after every committed change; used for queries only when its
+    generation and model match the manifest, so a stale mirror is never read (Chroma answers instead).
+    """
+
+    def __init__(self, directory: Path, meta: dict, vectors: np.ndarray, doc_of_row: np.ndarray) -> None:
+        self.dir = directory
+        self.generation = int(meta["generation"])
+        self.model = meta["model"]
+        self.dim = int(meta["dim"])
+        self.ids: list[str] = meta["ids"]
+        self.docs: list[str] = meta["docs"]
+        self.vectors = vectors
+        self.doc_of_row = doc_of_row
+        self._row: dict[str, int] | None = None
+        self._doc_no: dict[str, int] | None = None
+
+    @property
+    def row_of(self) -> dict[str, int]:
+        """Chunk id → row."""
+        if self._row is None:
+            self._row = {cid: i for i, cid in enumerate(self.ids)}
+        return self._row
+
+    @classmethod
+    def load(cls, directory: Path) -> DenseMirror | None:
+        """The saved mirror, or None when it is missing or unreadable."""
+        try:
+            meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+            vectors = np.load(directory / "vectors.npy", mmap_mode="r")
+            doc_of_row = np.load(directory / "doc_of_row.npy")
+            if vectors.shape != (len(meta["ids"]), int(meta["dim"])) or len(doc_of_row) != len(meta["ids"]):
+                return None
+            return cls(directory, meta, vectors, doc_of_row)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    @staticmethod
+    def write(directory: Path, generation: int, model: str, ids: list[str], doc_ids: list[str], vectors: np.ndarray) -> None:
+        """Save a mirror (to a temporary folder, then one rename)."""
+        tmp = directory.with_name(directory.name + f".tmp-{os.getpid()}")
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+        docs = list(dict.fromkeys(doc_ids))
+        doc_no = {d: i for i, d in enumerate(docs)}
+        np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
+        np.save(tmp / "doc_of_row.npy", np.fromiter((doc_no[d] for d in doc_ids), dtype=np.int32, count=len(doc_ids)))
+        meta = {"generation": generation, "model": model, "dim": int(vectors.shape[1]), "ids": ids, "docs": docs}
+        (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+        _swap_dir(tmp, directory)
+
+    def query(self, vector: np.ndarray, k: int, doc_ids: Sequence[str] | None = None) -> list[tuple[str, float]]:
+        """The k nearest chunks by cosine similarity (exact), optionally within some documents."""
+        if not self.ids:
+            return []
+        scores = self.vectors @ np.asarray(vector, dtype=np.float32)
+        if doc_ids is not None:
+            if self._doc_no is None:
+                self._doc_no = {d: i for i, d in enumerate(self.docs)}
+            wanted = np.fromiter((self._doc_no[d] for d in doc_ids if d in self._doc_no), dtype=np.int32)
+            if not len(wanted):
+                return []
+            mask = np.isin(self.doc_of_row, wanted)
+            rows = np.flatnonzero(mask)
+            return [(self.ids[rows[j]], sc) for j, sc in _top_k(range(len(rows)), scores[rows], k)]
+        return _top_k(self.ids, scores, k)
+
+    def get(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Vectors for the ids the mirror holds."""
+        rows = self.row_of
+        return {cid: np.array(self.vectors[rows[cid]]) for cid in ids if cid in rows}
 
 
 class Index:
@@ -749,7 +891,9 @@ class Index:
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('index_id', ?)", (uuid.uuid4().hex[:16],)
             )
         self.vectors = VectorStore(self.dir, chroma_url, self.collection_name(chroma_url))
+        self.vectors.mirror = self.dense_mirror
         self._keyword: KeywordIndex | None = None
+        self._mirror: DenseMirror | None = None
 
     def collection_name(self, chroma_url: str | None) -> str:
         """`chunks` in the local chroma/ folder; `policy-assistant-<index id>` on a (shared) server."""
@@ -808,14 +952,65 @@ class Index:
             self._keyword = kw
         return self._keyword
 
+    def dense_mirror(self) -> DenseMirror | None:
+        """The exact-search mirror of the vectors if it matches the manifest's generation and model (local mode)."""
+        if self.vectors.url:
+            return None
+        gen = self.manifest.generation
+        m = self._mirror
+        if m is None or m.generation != gen:
+            m = DenseMirror.load(self.dir / DENSE_DIR)
+            self._mirror = m
+        if m is None or m.generation != gen or m.model != self.model:
+            return None
+        return m
+
     def refresh_derived(self) -> None:
-        """Rebuild the files derived from the manifest (keyword index) after every committed change."""
+        """Rebuild the files derived from the manifest after every committed change.
+
+        The dense mirror first, the keyword index last: a run killed in between leaves the keyword
+        index lagging, which the next ingest notices and repairs (both files are rebuilt).
+        """
         if self.manifest.get_meta("vectors") != self.vector_location:
             self.manifest.set_meta("vectors", self.vector_location)
+        gen = self.manifest.generation
         ids, terms = self.manifest.chunk_terms()
-        kw = KeywordIndex.build(ids, terms, self.manifest.generation)
+        self._refresh_mirror(ids, gen)
+        kw = KeywordIndex.build(ids, terms, gen)
         kw.save(self.dir / KEYWORD_DIR)
         self._keyword = kw
+
+    def _refresh_mirror(self, ids: list[str], generation: int) -> None:
+        """Write the dense mirror for these chunk ids: rows of the previous mirror are reused, new ones read from Chroma."""
+        directory = self.dir / DENSE_DIR
+        model = self.model
+        if self.vectors.url or model is None:
+            if directory.exists():
+                shutil.rmtree(directory, ignore_errors=True)  # server mode: Chroma answers every query
+            self._mirror = None
+            return
+        dim = int(self.manifest.get_meta("dim") or 0)
+        doc_of = dict(self.manifest.db.execute("SELECT id, doc_id FROM chunks"))
+        vectors = np.zeros((len(ids), dim), dtype=np.float32)
+        old = DenseMirror.load(directory)
+        missing = list(range(len(ids)))
+        if old is not None and old.model == model and old.dim == dim:
+            rows = old.row_of
+            dst = [i for i, cid in enumerate(ids) if cid in rows]
+            if dst:
+                vectors[dst] = old.vectors[[rows[ids[i]] for i in dst]]
+            have = set(dst)
+            missing = [i for i in range(len(ids)) if i not in have]
+        if missing:
+            got = self.vectors.get_vectors_from_chroma([ids[i] for i in missing])
+            if len(got) < len(missing) or any(len(v) != dim for v in got.values()):
+                self._mirror = None
+                return  # Chroma lacks vectors the manifest names: leave the mirror stale (never used)
+            for i in missing:
+                vectors[i] = got[ids[i]]
+        del old
+        DenseMirror.write(directory, generation, model, ids, [doc_of[c] for c in ids], vectors)
+        self._mirror = None
 
     @contextmanager
     def writer_lock(self) -> Iterator[None]:

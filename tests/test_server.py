@@ -160,3 +160,100 @@ def test_unreachable_server_gives_one_line_and_non_zero_exit(server_index, comma
 def test_bad_url_is_a_one_line_error(server_index):
     r = run_cli("search", "§ 18", "--index", str(server_index), "--chroma-url", "ftp://nowhere")
     assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1 and "not a Chroma server URL" in r.stderr
+
+
+# --- the fast local query path: dense mirror and numpy BM25 (no chromadb, no bm25s on the query path) ---
+
+
+def test_mirror_and_chroma_return_the_same_top_results(seed_settings):
+    from assistant.embedding import get_embedder
+    from assistant.stores import Index
+
+    index = Index(seed_settings.index_dir)
+    try:
+        mirror = index.dense_mirror()
+        assert mirror is not None and len(mirror.ids) == index.manifest.counts()[1]
+        emb = get_embedder(seed_settings.embed_model)
+        for q in ["Hur ska de lokala projekten finansieras?", "Hvor meget udbetalte kommunerne i 2009 i § 18-støtte?",
+                  "frivillighedspolitik Frederiksberg", "Karen Jespersen"]:
+            v = emb.embed_query(q)
+            fast = mirror.query(v, 10)
+            index.vectors.mirror = lambda: None  # force Chroma
+            try:
+                ref = index.vectors.query(v, 10)
+                docs = [ref[0][0].split(":")[0]]
+                ref_f = index.vectors.query(v, 3, docs)
+            finally:
+                index.vectors.mirror = index.dense_mirror
+            assert [c for c, _ in fast[:5]] == [c for c, _ in ref[:5]], q
+            assert all(abs(a[1] - b[1]) < 1e-4 for a, b in zip(fast, ref))
+            assert [c for c, _ in mirror.query(v, 3, docs)] == [c for c, _ in ref_f]
+            got = mirror.get([c for c, _ in ref[:3]])
+            want = index.vectors.get_vectors_from_chroma([c for c, _ in ref[:3]])
+            assert all(abs(float(got[c] @ want[c]) - 1.0) < 1e-5 for c in want)
+    finally:
+        index.close()
+
+
+def test_keyword_scores_match_bm25s(seed_settings):
+    import bm25s
+    import numpy as np
+
+    from assistant.language import analyze
+    from assistant.stores import KEYWORD_DIR, Index
+
+    index = Index(seed_settings.index_dir)
+    try:
+        kw = index.keyword
+        ref = bm25s.BM25.load(str(seed_settings.index_dir / KEYWORD_DIR))
+        for q, lang in [("§ 18 støtte kommunerne kommunerne", "da"), ("lokala projekten finansieras", "sv"), ("J.nr. 2008-1550", "da")]:
+            terms = analyze(q, lang)
+            ours = kw.scores(terms)
+            theirs = ref.get_scores([t for t in terms if t in ref.vocab_dict])
+            assert ours is not None and np.allclose(ours, theirs, atol=1e-5), q
+    finally:
+        index.close()
+
+
+def test_stale_mirror_is_not_used(tmp_path, corpus_copy):
+    from assistant.config import Settings
+    from assistant.embedding import get_embedder
+    from assistant.ingestion import ingest
+    from assistant.stores import DENSE_DIR, Index
+
+    settings = Settings(index_dir=tmp_path / "idx")
+    ingest([corpus_copy], settings)
+    saved = tmp_path / "dense-gen1"
+    shutil.copytree(settings.index_dir / DENSE_DIR, saved)
+    (corpus_copy / "da-2010-10-08-pressemeddelelse-civilsamfundsstrategi.txt").unlink()
+    ingest([corpus_copy], settings)
+    # Put the old generation's mirror back, as if a run had died between its commit and refresh_derived.
+    shutil.rmtree(settings.index_dir / DENSE_DIR)
+    shutil.copytree(saved, settings.index_dir / DENSE_DIR)
+    index = Index(settings.index_dir)
+    try:
+        assert index.dense_mirror() is None  # generation differs: never read
+        v = get_embedder(settings.embed_model).embed_query("civilsamfundsstrategi pressemeddelelse")
+        hits = index.vectors.query(v, 50)  # answered by Chroma: the removed document is gone
+        assert hits and not any(c.startswith("da-2010-10-08") for c, _ in hits)
+        assert set(c for c, _ in hits) <= index.manifest.chunk_ids()
+    finally:
+        index.close()
+    # The next ingest notices the lagging derived files... here they are current, so refresh by hand:
+    index = Index(settings.index_dir, create=True)
+    index.refresh_derived()
+    assert index.dense_mirror() is not None
+    index.close()
+
+
+def test_query_path_imports_neither_chromadb_nor_bm25s(seed_settings):
+    code = (
+        "import sys; from pathlib import Path; from assistant.config import Settings;"
+        "from assistant.api import open_answerer;"
+        f"s=Settings(index_dir=Path({str(seed_settings.index_dir)!r}));"
+        "cm=open_answerer(s); a=cm.__enter__(); a.ask('Hvad er § 18?');"
+        "a.retriever.search('frivillige', mode='keyword'); a.retriever.search('frivillige', mode='dense');"
+        "print(sorted(m for m in ('chromadb', 'bm25s', 'scipy', 'torch') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.stdout.strip() == "[]", out.stderr
