@@ -17,8 +17,8 @@ from .retrieval import Filters, Hit, Retriever
 
 MAX_QUESTION_CHARS = 2000
 TOP_PASSAGES = 5
-SENTENCE_POOL = 18
-TYPED_POOL = 14
+SENTENCE_POOL = 10
+TYPED_POOL = 8
 MAX_SENTENCES = 3
 
 # Refusal thresholds, calibrated on eval/questions.yaml (see docs/benchmarks.md).
@@ -159,6 +159,11 @@ _SATISFIES: dict[str, re.Pattern] = {
         r"\b(\d+|en|et|to|tre|fire|fem|seks|ett|två|fyra|sex|one|two|three|four|five|six)\s+"
         r"(år|måneder|månader|uger|veckor|years?|months?|weeks?)\b", re.I),
 }
+
+
+_FULL_DATE = re.compile(
+    r"\b\d{4}-\d\d-\d\d\b|\b\d{1,2}\.? (januar|februar|marts|april|maj|juni|juli|august|september|oktober|"
+    r"november|december|januari|februari|mars|augusti)\b", re.I)
 
 
 def answer_types(question: str) -> set[str]:
@@ -335,6 +340,13 @@ class Answerer:
                 text = (self.retriever.index.manifest.document_text(d) or "") + " " + s.hit.chunk.title
                 lacks[d] = not pinned & _numbers(text)
         top_dense = max(s.dense for s in pool)
+        names = [m.group(1) for m in _CAPWORD.finditer(question.strip())]
+        named_docs = set()
+        if names:
+            for d in {s.hit.chunk.doc_id for s in pool}:
+                text = (self.retriever.index.manifest.document_text(d) or "").lower()
+                if any(n.lower()[: max(6, len(n) - 3)] in text for n in names):
+                    named_docs.add(d)
         for s, ts in zip(sents, sent_terms):
             if s not in pool:
                 s.score = -9.0
@@ -345,6 +357,10 @@ class Answerer:
             s.score += 0.05 * ((s.hit.dense or 0) - 0.8) / 0.1 - 0.06 * (s.hit.rank - 1)
             if types:
                 s.score += 0.5 if s.typed else -0.3
+            if s.typed and types == {"date"} and not _FULL_DATE.search(s.text):
+                s.score -= 0.25  # a bare year answers "when" less well than a day and month
+            if names and s.hit.chunk.doc_id in named_docs:
+                s.score += 0.15  # the document names what the question names ("Kommunförbundet")
             if lacks.get(s.hit.chunk.doc_id):
                 s.score -= 0.5  # the question pins a year or number this document never mentions
             novel = {t for t in ts if not t.startswith("~")} - by_lang[s.hit.chunk.language or "da"]

@@ -153,6 +153,21 @@ def analyze(text: str, langs: tuple[str, ...] | str) -> list[str]:
     return terms
 
 
+_NAME_WORD = re.compile(r"(?<!^)(?<![.!?] )\b[A-ZÆØÅÄÖ][^\W\d_]{3,}")
+
+
+def query_terms(question: str) -> list[str]:
+    """Keyword terms of a question: analysed in its language(s); names also in the other Scandinavian one."""
+    langs = query_languages(question)
+    terms = analyze(question, langs)
+    names = " ".join(_NAME_WORD.findall(question.strip()))
+    if names:
+        others = tuple(lang for lang in ("da", "sv") if lang not in langs)
+        if others:
+            terms += [t for t in analyze(names, others) if t not in terms]
+    return terms
+
+
 def query_languages(question: str) -> tuple[str, ...]:
     """The languages to analyse a question in: its own, or both Scandinavian ones when unsure."""
     lang = detect_language(question)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .embedding import Embedder, canonical_model_name, get_embedder
-from .language import analyze, query_languages
+from .language import query_terms
 from .stores import ChunkRecord, Index
 
 RRF_K = 60
@@ -48,9 +49,28 @@ class Hit:
     channels: list[str] = field(default_factory=list)
 
 
-def keyword_weight(question: str) -> float:
-    """How much to trust the keyword channel for this question (identifiers and numbers: more)."""
-    return 1.0 if _IDENTIFIER.search(question) else 0.6
+FUSIONS = ("rrf", "rrf-adaptive", "convex-adaptive", "zscore-adaptive")
+DEFAULT_FUSION = "zscore-adaptive"
+ZSCORE_BASE = 0.25  # keyword share when every question term is in the keyword vocabulary
+ZSCORE_ID_BOOST = 0.15  # more for identifiers, numbers, § references
+
+
+def keyword_weight(question: str, terms: list[str] | None = None, vocab: dict | None = None) -> float:
+    """How much to trust the keyword channel for this question.
+
+    The share of the question's terms the keyword index knows (an English question about Danish
+    documents matches almost none of them, so dense retrieval decides), plus a boost for identifiers,
+    numbers and § references, which embeddings match poorly.
+    """
+    if terms is None or vocab is None:
+        return 1.0 if _IDENTIFIER.search(question) else 0.6
+    if not terms:
+        return 0.0
+    known = sum(1 for t in terms if t in vocab) / len(terms)
+    w = 0.15 + 0.85 * known
+    if _IDENTIFIER.search(question):
+        w += 0.4
+    return w
 
 
 class Retriever:
@@ -62,6 +82,7 @@ class Retriever:
         index.require_documents()
         index.vectors.bind_model(embed_spec)
         self._spec = embed_spec
+        self._last_terms: list[str] = []
         self._embedder = embedder
 
     @property
@@ -87,7 +108,8 @@ class Retriever:
 
     def keyword(self, question: str, k: int, docs: list[str] | None = None) -> list[tuple[str, float]]:
         """Best chunks by BM25 over stemmed terms, the question analysed in its language(s)."""
-        terms = analyze(question, query_languages(question))
+        terms = query_terms(question)
+        self._last_terms = terms
         allowed = None
         if docs is not None:
             allowed = {cid for d in docs for cid in self._chunk_ids_of(d)}
@@ -106,14 +128,34 @@ class Retriever:
         n = max(CANDIDATES, 3 * k)
         dense = self.dense(question, n, docs) if mode in ("hybrid", "dense") else []
         kw = self.keyword(question, n, docs) if mode in ("hybrid", "keyword") else []
-        wk = keyword_weight(question) if mode == "hybrid" else 1.0
-        fused: dict[str, float] = {}
+        fusion = os.environ.get("ASSISTANT_FUSION", DEFAULT_FUSION)
+        if mode != "hybrid":
+            wk = 1.0
+        elif fusion == "rrf":
+            wk = 1.0
+        else:
+            kwi = self.index.keyword
+            wk = keyword_weight(question, self._last_terms, getattr(kwi, "vocab", None) or {})
         dense_s = dict(dense)
         kw_s = dict(kw)
-        for r, (cid, _) in enumerate(dense):
-            fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + r + 1)
-        for r, (cid, _) in enumerate(kw):
-            fused[cid] = fused.get(cid, 0.0) + wk / (RRF_K + r + 1)
+        fused: dict[str, float] = {}
+        if fusion == "zscore-adaptive" and mode == "hybrid" and dense and kw:
+            fused = self._zscore_fusion(question, dense_s, kw_s, wk)
+        elif fusion == "convex-adaptive" and mode == "hybrid":
+            alpha = wk / (1.0 + wk)
+            if dense:
+                lo, hi = min(dense_s.values()), max(dense_s.values())
+                for cid, sc in dense:
+                    fused[cid] = (1 - alpha) * ((sc - lo) / (hi - lo) if hi > lo else 1.0)
+            if kw:
+                top = max(kw_s.values()) or 1.0
+                for cid, sc in kw:
+                    fused[cid] = fused.get(cid, 0.0) + alpha * sc / top
+        else:
+            for r, (cid, _) in enumerate(dense):
+                fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + r + 1)
+            for r, (cid, _) in enumerate(kw):
+                fused[cid] = fused.get(cid, 0.0) + wk / (RRF_K + r + 1)
         order = sorted(fused, key=lambda c: -fused[c])
         chunks = self.index.manifest.chunks_by_ids(order[: max(4 * k, 40)])
         hits = [
@@ -127,6 +169,47 @@ class Retriever:
         for i, h in enumerate(hits):
             h.rank = i + 1
         return hits
+
+    def _zscore_fusion(self, question: str, dense_s: dict[str, float], kw_s: dict[str, float], wk: float) -> dict[str, float]:
+        """Fuse standardised dense and BM25 scores over the union of both candidate lists.
+
+        Each channel's scores are turned into z-scores over the candidates, so a chunk that is far
+        above the rest in one channel keeps that margin (rank fusion throws it away). The keyword
+        share grows with how much of the question the keyword vocabulary knows.
+        """
+        known = max(0.0, wk - (0.4 if _IDENTIFIER.search(question) else 0.0) - 0.15) / 0.85
+        alpha = min(0.5, ZSCORE_BASE * known + (ZSCORE_ID_BOOST if _IDENTIFIER.search(question) else 0.0))
+        union = list(dict.fromkeys([*dense_s, *kw_s]))
+        missing = [c for c in union if c not in dense_s]
+        if missing and getattr(self, "_last_qvec", None) is not None:
+            vecs = self.index.vectors.get_vectors(missing)
+            for c in missing:
+                if c in vecs:
+                    dense_s[c] = float(np.dot(vecs[c], self._last_qvec))
+        kw_all = self._keyword_scores_for([c for c in union if c not in kw_s])
+        d = np.array([dense_s.get(c, min(dense_s.values())) for c in union], dtype=np.float64)
+        k = np.array([kw_s.get(c, kw_all.get(c, 0.0)) for c in union], dtype=np.float64)
+
+        def z(x: np.ndarray) -> np.ndarray:
+            sd = x.std()
+            return (x - x.mean()) / sd if sd > 1e-9 else np.zeros_like(x)
+
+        f = (1 - alpha) * z(d) + alpha * z(k)
+        return {c: float(v) for c, v in zip(union, f)}
+
+    def _keyword_scores_for(self, ids: list[str]) -> dict[str, float]:
+        """BM25 scores of specific chunks for the last analysed question."""
+        if not ids or not self._last_terms:
+            return {}
+        kwi = self.index.keyword
+        scores = kwi.scores(self._last_terms) if hasattr(kwi, "scores") else None
+        if scores is None:
+            return {}
+        pos = getattr(kwi, "_pos_cache", None)
+        if pos is None:
+            pos = {cid: i for i, cid in enumerate(kwi.ids)}
+            kwi._pos_cache = pos
+        return {c: float(scores[pos[c]]) for c in ids if c in pos}
 
     def _fill_dense(self, hits: list[Hit]) -> None:
         """Give every hit its dense similarity (keyword-only hits lack one)."""
