@@ -86,3 +86,27 @@ def test_missing_index_and_bad_questions_fail_cleanly(tmp_path, seed_settings):
     assert r.returncode == 2 and "too long" in r.stderr
     r = run_cli("ask", "?!?", "--index", str(seed_settings.index_dir))
     assert r.returncode == 2 and "no words" in r.stderr
+
+
+def test_filters_restrict_search_and_ask(answerer):
+    from assistant.retrieval import Filters
+
+    r = answerer.retriever
+    q = "samarbejde mellem kommuner og frivillige organisationer"
+    assert {h.chunk.doc_id for h in r.search(q, k=10, filters=Filters(lang="sv"))} == {CIRCULAR}
+    since = {h.chunk.doc_id for h in r.search(q, k=20, filters=Filters(since="2010"))}
+    assert since and since <= {PRESS_2010, STRATEGY, FREDERIKSBERG}
+    until = {h.chunk.doc_id for h in r.search(q, k=20, filters=Filters(until="2009-12-31"))}
+    assert until == {CIRCULAR, "da-2008-12-16-paragraf-18-redegoerelse-2007"}
+    assert {h.chunk.doc_id for h in r.search(q, k=10, filters=Filters(type="municipal_policy"))} == {FREDERIKSBERG}
+    assert {h.chunk.doc_id for h in r.search(q, k=10, filters=Filters(source="*pressemeddelelse*"))} == {PRESS_2010, STRATEGY}
+    ans = answerer.ask("Hvor meget udbetalte kommunerne i 2009 i § 18-støtte?", filters=Filters(lang="sv"))
+    assert ans.refused  # the only Swedish document does not say
+
+
+def test_diversified_top_k_has_no_more_than_three_chunks_per_document(answerer):
+    hits = answerer.retriever.search("Frederiksberg Kommune frivillighedspolitik frivillige", k=8)
+    per_doc: dict[str, int] = {}
+    for h in hits:
+        per_doc[h.chunk.doc_id] = per_doc.get(h.chunk.doc_id, 0) + 1
+    assert max(per_doc.values()) <= 3 and len(per_doc) >= 3
