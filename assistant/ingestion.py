@@ -45,6 +45,7 @@ NEAR_DUPLICATE = 0.8  # Jaccard similarity of word 5-gram shingles that flags a 
 SHINGLE_WORDS = 5
 SHINGLE_MAX_CHARS = 2_000_000  # near-duplicate detection reads the first 2 million characters
 MINHASH_PERMS = 64
+LSH_BANDS, LSH_ROWS = 16, 4  # MINHASH_PERMS = LSH_BANDS * LSH_ROWS
 Progress = Callable[[str, int, int], None]
 
 
@@ -256,6 +257,7 @@ class _Run:
         self.old_fps: dict[str, tuple[str, bytes]] = {}
         self.sources: dict[str, str] = {}
         self.queue: list[tuple[str, np.ndarray, dict]] = []  # vectors waiting for one Chroma upsert
+        self.to_embed: list[tuple[str, str, dict]] = []  # (chunk id, text, metadata) across documents
         self.last_flush = time.monotonic()
         vectors_model = self.m.get_meta("vectors_model") or index.model
         self.reuse_vectors = not full and vectors_model == self.model_name
@@ -289,6 +291,7 @@ def ingest(
             pending, removed_docs, removed_aliases = _plan(run, files, folders)
             run.m.start_staging()
             _prepare_all(run, pending)
+            _embed_buffered(run)
             _flush(run)
             _fault("after-vectors")
             changed = bool(
@@ -532,37 +535,50 @@ def _stage_document(run: _Run, p: _Pending, loaded, th: str, size: int) -> None:
 
 
 def _embed(run: _Run, chunks: list[ChunkRecord], title: str, md: dict) -> None:
-    """Vectors for some chunks of one document, queued for Chroma (see _flush); nothing piles up in memory.
+    """Queue some chunks of one document for embedding; full batches are embedded across documents."""
+    run.to_embed.extend((c.id, embed_text(title, c.text), md) for c in chunks)
+    if len(run.to_embed) >= EMBED_BATCH:
+        _embed_buffered(run)
+    run.chunks_seen += len(chunks)
+    if run.progress:
+        run.progress("embed", run.chunks_seen, run.chunks_seen)
+
+
+def _embed_buffered(run: _Run) -> None:
+    """Vectors for the queued chunks, in one model call, queued for Chroma (see _flush).
 
     A chunk whose id Chroma already holds (unchanged text, or written by a run that was killed) keeps
-    its vector; identical texts within the run are embedded once.
+    its vector; identical texts within the run are embedded once. Batching across documents keeps the
+    embedder's batches full when documents are short (press releases are two or three chunks).
     """
-    index, report = run.index, run.report
-    ids = [c.id for c in chunks]
-    vecs: dict[str, np.ndarray] = index.vectors.get_vectors(ids) if run.reuse_vectors else {}
-    texts = {c.id: embed_text(title, c.text) for c in chunks if c.id not in vecs}
-    for cid, t in list(texts.items()):
-        if t in run.cache:
-            vecs[cid] = run.cache.pop(t)
-            run.cache[t] = vecs[cid]  # most recently used last
-            del texts[cid]
+    if not run.to_embed:
+        return
+    items, run.to_embed = run.to_embed, []
+    ids = [cid for cid, _, _ in items]
+    vecs: dict[str, np.ndarray] = run.index.vectors.get_vectors(ids) if run.reuse_vectors else {}
+    texts: dict[str, str] = {}
+    for cid, text, _ in items:
+        if cid in vecs:
+            continue
+        if text in run.cache:
+            vecs[cid] = run.cache.pop(text)
+            run.cache[text] = vecs[cid]  # most recently used last
+        else:
+            texts[cid] = text
     if texts:
         todo = list(dict.fromkeys(texts.values()))
         fresh = dict(zip(todo, get_embedder(run.spec).embed_passages(todo)))
-        report.embedded += len(todo)
+        run.report.embedded += len(todo)
         for cid, t in texts.items():
             vecs[cid] = fresh[t]
         for t, v in fresh.items():
             run.cache[t] = v
             if len(run.cache) > EMBED_CACHE:
                 run.cache.pop(next(iter(run.cache)))
-    for cid in ids:
+    for cid, _, md in items:
         run.queue.append((cid, vecs[cid], md))
     if len(run.queue) >= UPSERT_BATCH or time.monotonic() - run.last_flush > FLUSH_SECONDS:
         _flush(run)  # so a run that is killed leaves its vectors for the next run to reuse
-    run.chunks_seen += len(chunks)
-    if run.progress:
-        run.progress("embed", run.chunks_seen, run.chunks_seen)
 
 
 def _flush(run: _Run) -> None:
@@ -594,19 +610,35 @@ def _near_duplicates(run: _Run) -> list[tuple[str, str, float]]:
             shingle_cache[doc_id] = shingles(text)
         return shingle_cache[doc_id]
 
+    # Locality-sensitive hashing: signatures that agree on a whole band of rows become candidates, so
+    # each new document is compared with a handful of others instead of all of them (linear, not
+    # quadratic). 16 bands of 4 rows catch a pair of Jaccard 0.8 with probability 0.9998.
+    buckets: dict[tuple[int, bytes], list[int]] = {}
+    sigs: list[tuple[str, np.ndarray]] = []
+
+    def add(doc_id: str, sig: np.ndarray) -> set[int]:
+        cands: set[int] = set()
+        for band in range(LSH_BANDS):
+            key = (band, sig[band * LSH_ROWS : (band + 1) * LSH_ROWS].tobytes())
+            bucket = buckets.setdefault(key, [])
+            cands.update(bucket)
+            bucket.append(len(sigs))
+        sigs.append((doc_id, sig))
+        return cands
+
+    for doc_id, sig in others:
+        add(doc_id, sig)
     for doc_id, sig in run.new_sigs:
-        if others:
-            mat = np.stack([s for _, s in others])
-            est = (mat == sig).mean(axis=1)
-            for j in np.nonzero(est >= NEAR_DUPLICATE - 0.2)[0]:
-                other = others[j][0]
-                sim = jaccard(sh(doc_id), sh(other))
-                if sim >= NEAR_DUPLICATE:
-                    out.append((doc_id, other, round(sim, 4)))
-                    run.report.near_duplicates.append(
-                        {"a": run.sources.get(doc_id, doc_id), "b": run.sources.get(other, other), "similarity": round(sim, 3)}
-                    )
-        others.append((doc_id, sig))
+        for j in sorted(add(doc_id, sig)):
+            other, osig = sigs[j]
+            if other == doc_id or (osig == sig).mean() < NEAR_DUPLICATE - 0.2:
+                continue
+            sim = jaccard(sh(doc_id), sh(other))
+            if sim >= NEAR_DUPLICATE:
+                out.append((doc_id, other, round(sim, 4)))
+                run.report.near_duplicates.append(
+                    {"a": run.sources.get(doc_id, doc_id), "b": run.sources.get(other, other), "similarity": round(sim, 3)}
+                )
     return out
 
 
