@@ -17,8 +17,10 @@ from .retrieval import Filters, Hit, Retriever
 
 MAX_QUESTION_CHARS = 2000
 TOP_PASSAGES = 5
-SENTENCE_POOL = 10
-TYPED_POOL = 8
+SENTENCE_POOL = 6  # sentences embedded per question (the main cost of `ask` after retrieval)
+TYPED_POOL = 6  # ... plus short lines holding the kind of answer asked for
+SAME_LANGUAGE_POOL = 8  # sentences embedded from passages in the question's own language
+UNEMBEDDED_PENALTY = 0.04
 MAX_SENTENCES = 3
 
 # Refusal thresholds, calibrated on eval/questions.yaml (see docs/benchmarks.md).
@@ -178,6 +180,8 @@ def answer_types(question: str) -> set[str]:
 
 def satisfies(kind: str, sentence: str, question: str) -> bool:
     """True when a sentence holds an answer of that kind that the question does not already give."""
+    if kind == "person" and satisfies("organisation", sentence, question):
+        return True  # "who" is often an organisation: "foretaget af Ankestyrelsen"
     q = question.lower()
     for m in _SATISFIES[kind].finditer(sentence):
         val = m.group(0)
@@ -317,16 +321,25 @@ class Answerer:
             total = sum(idf(t) for t in qt) or 1.0
             s.lexical = sum(idf(t) for t in qt & ts) / total
         types = answer_types(question)
-        pool = sorted(sents, key=lambda s: -(s.lexical + (s.hit.dense or 0)))[:SENTENCE_POOL]
-        if types:  # short lines that hold the kind of answer asked for ("J.nr. 2008-1550", a name)
-            typed = [s for s in sents if s not in pool and any(satisfies(t, s.text, question) for t in types)]
+        # Sentence vectors cost most of `ask`'s time, so only where they pay: the few best same-language
+        # sentences (paraphrases: "formålet" ~ "hvordan man … inddrager"), and more where words cannot do
+        # the matching, in passages in another language than the question's.
+        qlang = detect_language(question)
+        foreign = [s for s in sents if s.hit.chunk.language != qlang]
+        native = [s for s in sents if s.hit.chunk.language == qlang]
+        pool = sorted(foreign, key=lambda s: -(s.lexical + (s.hit.dense or 0)))[:SENTENCE_POOL]
+        pool += sorted(native, key=lambda s: -(s.lexical + (s.hit.dense or 0)))[:SAME_LANGUAGE_POOL]
+        if types and foreign:  # short lines that hold the kind of answer asked for ("J.nr. 2008-1550", a name)
+            typed = [s for s in foreign if s not in pool and any(satisfies(t, s.text, question) for t in types)]
             typed.sort(key=lambda s: (s.hit.rank, -s.lexical))
             pool += typed[:TYPED_POOL]
         emb = self.retriever.embedder
         qvec = getattr(self.retriever, "_last_qvec", None)
         if qvec is None:
             qvec = emb.embed_query(question)
-        vecs = emb.embed_passages([s.text for s in pool])
+        for s in sents:  # without a vector of its own, a sentence is as relevant as its passage, a bit less
+            s.dense = (s.hit.dense or 0.0) - UNEMBEDDED_PENALTY
+        vecs = emb.embed_passages([s.text for s in pool]) if pool else []
         for s, v in zip(pool, vecs):
             s.dense = float(np.dot(v, qvec))
             if len(s.text.split()) < 8:  # a short line ("Karen Jespersen") borrows its passage's relevance
@@ -334,23 +347,20 @@ class Answerer:
         qnums = _numbers(question)
         pinned = _pinned_numbers(question)
         lacks: dict[str, bool] = {}
-        for s in pool:
+        for s in sents:
             d = s.hit.chunk.doc_id
             if pinned and d not in lacks:
                 text = (self.retriever.index.manifest.document_text(d) or "") + " " + s.hit.chunk.title
                 lacks[d] = not pinned & _numbers(text)
-        top_dense = max(s.dense for s in pool)
+        top_dense = max(s.dense for s in sents)
         names = [m.group(1) for m in _CAPWORD.finditer(question.strip())]
         named_docs = set()
         if names:
-            for d in {s.hit.chunk.doc_id for s in pool}:
+            for d in {s.hit.chunk.doc_id for s in sents}:
                 text = (self.retriever.index.manifest.document_text(d) or "").lower()
                 if any(n.lower()[: max(6, len(n) - 3)] in text for n in names):
                     named_docs.add(d)
         for s, ts in zip(sents, sent_terms):
-            if s not in pool:
-                s.score = -9.0
-                continue
             s.typed = bool(types) and any(satisfies(t, s.text, question) for t in types)
             s.score = 0.6 * (s.dense - top_dense) / 0.1 + 0.4 * s.lexical
             s.score += 0.1 if qnums and qnums & _numbers(s.text) else 0.0
