@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -69,6 +71,8 @@ class Answer:
     unsupported: list[str] = field(default_factory=list)
     searched: str | None = None
     refusal_reason: str | None = None
+    coverage: float = 0.0  # diagnostics for the evaluation, not part of the JSON contract
+    best_score: float | None = None
 
     def to_json(self) -> dict:
         """The JSON object of the `assistant ask --json` contract."""
@@ -271,18 +275,18 @@ class Answerer:
             return Answer(question, lang, lab["refusal"], True, [], 0.0, searched=query)
         top = hits[:TOP_PASSAGES]
         sents = _sentences(top)
-        coverage = self._score(query, sents, top)
+        # Each document's canonical text is read once per question, however many checks need it.
+        doc_text = lru_cache(maxsize=None)(lambda d: self.retriever.index.manifest.document_text(d) or "")
+        coverage = self._score(query, sents, doc_text)
         best = max(sents, key=lambda s: s.score) if sents else None
         dense_top = max((h.dense or 0.0) for h in top)
         confidence = _confidence(dense_top, coverage)
-        reason = self._refusal_reason(query, best, top, dense_top, coverage)
-        self.last_best_score = best.score if best else None
-        self.last_coverage = coverage
+        reason = self._refusal_reason(query, best, top, dense_top, coverage, doc_text)
+        diagnostics = {"coverage": coverage, "best_score": best.score if best else None}
         if reason:
             see = [self._cite(i + 1, h, h.chunk.start, h.chunk.end, h.chunk.text) for i, h in enumerate(top[:3])]
-            ans = Answer(question, lang, lab["refusal"], True, [], confidence, see_also=see, searched=query)
-            ans.refusal_reason = reason
-            return ans
+            return Answer(question, lang, lab["refusal"], True, [], confidence, see_also=see, searched=query,
+                          refusal_reason=reason, **diagnostics)
         chosen = self._select(sents, best)
         cites: list[Citation] = []
         parts: list[str] = []
@@ -290,9 +294,9 @@ class Answerer:
             _extend_list(s)
             cites.append(self._cite(i, s.hit, s.start, s.end, s.text, s.score))
             parts.append(f"{_flatten(s.text)} [{i}]")
-        return Answer(question, lang, " ".join(parts), False, cites, confidence, searched=query)
+        return Answer(question, lang, " ".join(parts), False, cites, confidence, searched=query, **diagnostics)
 
-    def _score(self, question: str, sents: list[_Sentence], hits: list[Hit]) -> float:
+    def _score(self, question: str, sents: list[_Sentence], doc_text: Callable[[str], str]) -> float:
         """Score sentences for the question; return the question's best term coverage."""
         if not sents:
             return 0.0
@@ -321,6 +325,8 @@ class Answerer:
             total = sum(idf(t) for t in qt) or 1.0
             s.lexical = sum(idf(t) for t in qt & ts) / total
         types = answer_types(question)
+        for s in sents:
+            s.typed = bool(types) and any(satisfies(t, s.text, question) for t in types)
         # Sentence vectors cost most of `ask`'s time, so only where they pay: the few best same-language
         # sentences (paraphrases: "formålet" ~ "hvordan man … inddrager"), and more where words cannot do
         # the matching, in passages in another language than the question's.
@@ -330,7 +336,7 @@ class Answerer:
         pool = sorted(foreign, key=lambda s: -(s.lexical + (s.hit.dense or 0)))[:SENTENCE_POOL]
         pool += sorted(native, key=lambda s: -(s.lexical + (s.hit.dense or 0)))[:SAME_LANGUAGE_POOL]
         if types and foreign:  # short lines that hold the kind of answer asked for ("J.nr. 2008-1550", a name)
-            typed = [s for s in foreign if s not in pool and any(satisfies(t, s.text, question) for t in types)]
+            typed = [s for s in foreign if s not in pool and s.typed]
             typed.sort(key=lambda s: (s.hit.rank, -s.lexical))
             pool += typed[:TYPED_POOL]
         emb = self.retriever.embedder
@@ -343,25 +349,24 @@ class Answerer:
         for s, v in zip(pool, vecs):
             s.dense = float(np.dot(v, qvec))
             if len(s.text.split()) < 8:  # a short line ("Karen Jespersen") borrows its passage's relevance
-                s.dense = max(s.dense, (s.hit.dense or 0.0) - 0.04)
+                s.dense = max(s.dense, (s.hit.dense or 0.0) - UNEMBEDDED_PENALTY)
         qnums = _numbers(question)
         pinned = _pinned_numbers(question)
         lacks: dict[str, bool] = {}
         for s in sents:
             d = s.hit.chunk.doc_id
             if pinned and d not in lacks:
-                text = (self.retriever.index.manifest.document_text(d) or "") + " " + s.hit.chunk.title
+                text = doc_text(d) + " " + s.hit.chunk.title
                 lacks[d] = not pinned & _numbers(text)
         top_dense = max(s.dense for s in sents)
         names = [m.group(1) for m in _CAPWORD.finditer(question.strip())]
         named_docs = set()
         if names:
             for d in {s.hit.chunk.doc_id for s in sents}:
-                text = (self.retriever.index.manifest.document_text(d) or "").lower()
+                text = doc_text(d).lower()
                 if any(n.lower()[: max(6, len(n) - 3)] in text for n in names):
                     named_docs.add(d)
         for s, ts in zip(sents, sent_terms):
-            s.typed = bool(types) and any(satisfies(t, s.text, question) for t in types)
             s.score = 0.6 * (s.dense - top_dense) / 0.1 + 0.4 * s.lexical
             s.score += 0.1 if qnums and qnums & _numbers(s.text) else 0.0
             s.score += 0.05 * ((s.hit.dense or 0) - 0.8) / 0.1 - 0.06 * (s.hit.rank - 1)
@@ -378,7 +383,10 @@ class Answerer:
                 s.score -= 0.3  # restates the question without adding anything
         return max(s.lexical for s in sents)
 
-    def _refusal_reason(self, query: str, best, top: list[Hit], dense_top: float, coverage: float) -> str | None:
+    @staticmethod
+    def _refusal_reason(
+        query: str, best, top: list[Hit], dense_top: float, coverage: float, doc_text: Callable[[str], str]
+    ) -> str | None:
         """Why the passages do not answer the question, or None when they do."""
         if best is None:
             return "no readable sentences in the passages"
@@ -386,7 +394,7 @@ class Answerer:
         if types and not best.typed:
             return f"no passage states the {'/'.join(sorted(types))} asked for"
         pinned = _pinned_numbers(query)
-        context = (self.retriever.index.manifest.document_text(best.hit.chunk.doc_id) or "") + " " + best.hit.chunk.title
+        context = doc_text(best.hit.chunk.doc_id) + " " + best.hit.chunk.title
         if pinned and not pinned & _numbers(context):
             return f"the passages do not mention {', '.join(sorted(pinned))}"
         unknown = _unknown_names(query, top)

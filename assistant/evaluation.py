@@ -238,8 +238,8 @@ def evaluate_questions(
             hits = retriever.search(q.question, k=10, mode=mode)
             answer = answerer.compose(q.question, detect_language(q.question), hits[:8])
             rows.append(score_question(q, hits, answer, index, time.perf_counter() - t0))
-            rows[-1]["best_sentence_score"] = getattr(answerer, "last_best_score", None)
-            rows[-1]["coverage"] = round(getattr(answerer, "last_coverage", 0.0) or 0.0, 4)
+            rows[-1]["best_sentence_score"] = answer.best_score
+            rows[-1]["coverage"] = round(answer.coverage, 4)
             rows[-1]["top_dense"] = round(max((h.dense or 0.0) for h in hits[:5]), 4) if hits else None
             if progress:
                 progress(i + 1, len(questions))

@@ -55,22 +55,19 @@ ZSCORE_BASE = 0.25  # keyword share when every question term is in the keyword v
 ZSCORE_ID_BOOST = 0.15  # more for identifiers, numbers, § references
 
 
-def keyword_weight(question: str, terms: list[str] | None = None, vocab: dict | None = None) -> float:
+def known_share(terms: list[str], vocab: dict) -> float:
+    """The share of a question's keyword terms that the keyword index knows (0 for none)."""
+    return sum(1 for t in terms if t in vocab) / len(terms) if terms else 0.0
+
+
+def keyword_weight(question: str, known: float) -> float:
     """How much to trust the keyword channel for this question.
 
     The share of the question's terms the keyword index knows (an English question about Danish
     documents matches almost none of them, so dense retrieval decides), plus a boost for identifiers,
     numbers and § references, which embeddings match poorly.
     """
-    if terms is None or vocab is None:
-        return 1.0 if _IDENTIFIER.search(question) else 0.6
-    if not terms:
-        return 0.0
-    known = sum(1 for t in terms if t in vocab) / len(terms)
-    w = 0.15 + 0.85 * known
-    if _IDENTIFIER.search(question):
-        w += 0.4
-    return w
+    return 0.15 + 0.85 * known + (0.4 if _IDENTIFIER.search(question) else 0.0)
 
 
 class Retriever:
@@ -129,18 +126,16 @@ class Retriever:
         dense = self.dense(question, n, docs) if mode in ("hybrid", "dense") else []
         kw = self.keyword(question, n, docs) if mode in ("hybrid", "keyword") else []
         fusion = os.environ.get("ASSISTANT_FUSION", DEFAULT_FUSION)
-        if mode != "hybrid":
-            wk = 1.0
-        elif fusion == "rrf":
-            wk = 1.0
+        if mode != "hybrid" or fusion == "rrf":
+            wk, known = 1.0, 0.0
         else:
-            kwi = self.index.keyword
-            wk = keyword_weight(question, self._last_terms, getattr(kwi, "vocab", None) or {})
+            known = known_share(self._last_terms, self.index.keyword.vocab)
+            wk = keyword_weight(question, known) if self._last_terms else 0.0
         dense_s = dict(dense)
         kw_s = dict(kw)
         fused: dict[str, float] = {}
         if fusion == "zscore-adaptive" and mode == "hybrid" and dense and kw:
-            fused = self._zscore_fusion(question, dense_s, kw_s, wk)
+            fused = self._zscore_fusion(question, dense_s, kw_s, known)
         elif fusion == "convex-adaptive" and mode == "hybrid":
             alpha = wk / (1.0 + wk)
             if dense:
@@ -170,14 +165,13 @@ class Retriever:
             h.rank = i + 1
         return hits
 
-    def _zscore_fusion(self, question: str, dense_s: dict[str, float], kw_s: dict[str, float], wk: float) -> dict[str, float]:
+    def _zscore_fusion(self, question: str, dense_s: dict[str, float], kw_s: dict[str, float], known: float) -> dict[str, float]:
         """Fuse standardised dense and BM25 scores over the union of both candidate lists.
 
         Each channel's scores are turned into z-scores over the candidates, so a chunk that is far
         above the rest in one channel keeps that margin (rank fusion throws it away). The keyword
         share grows with how much of the question the keyword vocabulary knows.
         """
-        known = max(0.0, wk - (0.4 if _IDENTIFIER.search(question) else 0.0) - 0.15) / 0.85
         alpha = min(0.5, ZSCORE_BASE * known + (ZSCORE_ID_BOOST if _IDENTIFIER.search(question) else 0.0))
         union = list(dict.fromkeys([*dense_s, *kw_s]))
         missing = [c for c in union if c not in dense_s]
@@ -186,7 +180,7 @@ class Retriever:
             for c in missing:
                 if c in vecs:
                     dense_s[c] = float(np.dot(vecs[c], self._last_qvec))
-        kw_all = self._keyword_scores_for([c for c in union if c not in kw_s])
+        kw_all = self.index.keyword.scores_of(self._last_terms, [c for c in union if c not in kw_s])
         d = np.array([dense_s.get(c, min(dense_s.values())) for c in union], dtype=np.float64)
         k = np.array([kw_s.get(c, kw_all.get(c, 0.0)) for c in union], dtype=np.float64)
 
@@ -196,20 +190,6 @@ class Retriever:
 
         f = (1 - alpha) * z(d) + alpha * z(k)
         return {c: float(v) for c, v in zip(union, f)}
-
-    def _keyword_scores_for(self, ids: list[str]) -> dict[str, float]:
-        """BM25 scores of specific chunks for the last analysed question."""
-        if not ids or not self._last_terms:
-            return {}
-        kwi = self.index.keyword
-        scores = kwi.scores(self._last_terms) if hasattr(kwi, "scores") else None
-        if scores is None:
-            return {}
-        pos = getattr(kwi, "_pos_cache", None)
-        if pos is None:
-            pos = {cid: i for i, cid in enumerate(kwi.ids)}
-            kwi._pos_cache = pos
-        return {c: float(scores[pos[c]]) for c in ids if c in pos}
 
     def _fill_dense(self, hits: list[Hit]) -> None:
         """Give every hit its dense similarity (keyword-only hits lack one)."""

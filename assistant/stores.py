@@ -698,6 +698,8 @@ class KeywordIndex:
         self.ids = ids
         self.vocab = vocab
         self.csc = csc  # (data, indices, indptr): column t holds the BM25 score of term t in each chunk
+        self._positions: dict[str, int] | None = None
+        self._last: tuple[tuple[str, ...], np.ndarray | None] | None = None  # the last query's scores
         self.generation = generation
 
     @classmethod
@@ -747,6 +749,21 @@ class KeywordIndex:
 
     def scores(self, terms: list[str]) -> np.ndarray | None:
         """BM25 score of every chunk for the query terms (a repeated term counts again), or None."""
+        key = tuple(terms)
+        if self._last is None or self._last[0] != key:  # search and fusion both ask for the same query
+            self._last = (key, self._score(terms))
+        return self._last[1]
+
+    def scores_of(self, terms: list[str], ids: Sequence[str]) -> dict[str, float]:
+        """BM25 scores of the given chunks (the ones the index holds) for the query terms."""
+        scores = self.scores(terms) if terms else None
+        if scores is None:
+            return {}
+        if self._positions is None:
+            self._positions = {cid: i for i, cid in enumerate(self.ids)}
+        return {c: float(scores[self._positions[c]]) for c in ids if c in self._positions}
+
+    def _score(self, terms: list[str]) -> np.ndarray | None:
         if self.csc is None:
             return None
         data, indices, indptr = self.csc
