@@ -70,6 +70,18 @@ def keyword_weight(question: str, known: float) -> float:
     return 0.15 + 0.85 * known + (0.4 if _IDENTIFIER.search(question) else 0.0)
 
 
+def fusion_share(question: str, known: float) -> float:
+    """The keyword channel's share in z-score fusion for this question."""
+    return min(0.5, ZSCORE_BASE * known + (ZSCORE_ID_BOOST if _IDENTIFIER.search(question) else 0.0))
+
+
+def standardise(x: np.ndarray, ref: np.ndarray | None = None) -> np.ndarray:
+    """z-scores of x against the mean and spread of ref (x itself by default); zeros when ref is flat."""
+    ref = x if ref is None else ref
+    sd = ref.std()
+    return (x - ref.mean()) / sd if sd > 1e-9 else np.zeros_like(x)
+
+
 class Retriever:
     """Searches one index with one embedding model."""
 
@@ -172,8 +184,15 @@ class Retriever:
         above the rest in one channel keeps that margin (rank fusion throws it away). The keyword
         share grows with how much of the question the keyword vocabulary knows.
         """
-        alpha = min(0.5, ZSCORE_BASE * known + (ZSCORE_ID_BOOST if _IDENTIFIER.search(question) else 0.0))
-        union = list(dict.fromkeys([*dense_s, *kw_s]))
+        alpha = fusion_share(question, known)
+        union, zd, zk = self._standardised(dense_s, kw_s)
+        f = (1 - alpha) * zd + alpha * zk
+        return {c: float(v) for c, v in zip(union, f)}
+
+    def _raw_union_scores(
+        self, union: list[str], dense_s: dict[str, float], kw_s: dict[str, float]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Both channels' raw scores for every candidate either channel found (the missing side filled in)."""
         missing = [c for c in union if c not in dense_s]
         if missing and getattr(self, "_last_qvec", None) is not None:
             vecs = self.index.vectors.get_vectors(missing)
@@ -183,13 +202,15 @@ class Retriever:
         kw_all = self.index.keyword.scores_of(self._last_terms, [c for c in union if c not in kw_s])
         d = np.array([dense_s.get(c, min(dense_s.values())) for c in union], dtype=np.float64)
         k = np.array([kw_s.get(c, kw_all.get(c, 0.0)) for c in union], dtype=np.float64)
+        return d, k
 
-        def z(x: np.ndarray) -> np.ndarray:
-            sd = x.std()
-            return (x - x.mean()) / sd if sd > 1e-9 else np.zeros_like(x)
-
-        f = (1 - alpha) * z(d) + alpha * z(k)
-        return {c: float(v) for c, v in zip(union, f)}
+    def _standardised(
+        self, dense_s: dict[str, float], kw_s: dict[str, float]
+    ) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """The candidate union with each channel's z-scores over it."""
+        union = list(dict.fromkeys([*dense_s, *kw_s]))
+        d, k = self._raw_union_scores(union, dense_s, kw_s)
+        return union, standardise(d), standardise(k)
 
     def _fill_dense(self, hits: list[Hit]) -> None:
         """Give every hit its dense similarity (keyword-only hits lack one)."""

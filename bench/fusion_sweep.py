@@ -1,0 +1,168 @@
+"""Sweep the z-score fusion's settings on both retrieval benchmarks at once (retrieval only, no answers).
+
+    .venv/bin/python bench/fusion_sweep.py                 # keyword share 0.2-0.4 (builds bench/out/sweep-*)
+    .venv/bin/python bench/fusion_sweep.py --grid '{"ZSCORE_BASE": [0.25], "CANDIDATES": [30, 50]}'
+    .venv/bin/python bench/fusion_sweep.py --variants topn:20 margin:3 margin:4 xling:0 xling:id both:3
+
+Prints, per setting: SweFAQ-dev nDCG@10 and the question set's document/passage nDCG@10, overall and per
+question kind, so a setting is kept only when it helps both (see docs/benchmarks.md, Quality). Variants
+change one thing in the shipped z-score fusion:
+  topn:N     standardise each channel over its own top N candidates instead of the union
+  margin:C   keyword share × sqrt(keyword top-1 margin / dense top-1 margin), the ratio capped at C
+  xling:0    no keyword share when the question's language differs from the top dense passage's
+  xling:id   ... except the identifier/number boost
+  both:C     margin:C and xling:0 together
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from assistant import retrieval  # noqa: E402
+from assistant.config import Settings  # noqa: E402
+from assistant.evaluation import (  # noqa: E402
+    _passage_scores,
+    _supporting_spans,
+    load_beir,
+    load_questions,
+    ndcg_at,
+)
+from assistant.ingestion import ingest  # noqa: E402
+from assistant.language import detect_language  # noqa: E402
+from assistant.retrieval import Retriever  # noqa: E402
+from assistant.stores import Index  # noqa: E402
+
+OUT = ROOT / "bench" / "out"
+SWEFAQ = ROOT / "eval" / "datasets" / "swefaq-dev"
+
+
+def seed_index() -> Path:
+    d = OUT / "sweep-seed"
+    if not (d / "manifest.sqlite").exists():
+        ingest([ROOT / "corpus"], Settings(index_dir=d))
+    return d
+
+
+def swefaq_index() -> Path:
+    d = OUT / "sweep-swefaq"
+    if not (d / "manifest.sqlite").exists():
+        corpus, _, _ = load_beir(SWEFAQ)
+        docs = OUT / "sweep-swefaq-docs"
+        docs.mkdir(parents=True, exist_ok=True)
+        for doc in corpus:
+            (docs / f"{doc['_id']}.txt").write_text(doc["text"], encoding="utf-8")
+        ingest([docs], Settings(index_dir=d))
+    return d
+
+
+class Cached(Retriever):
+    """A retriever that embeds each question once across the whole sweep."""
+
+    cache: dict[str, object] = {}
+
+    def dense(self, question, k, docs=None):
+        if question not in self.cache:
+            self.cache[question] = self.embedder.embed_query(question)
+        self._last_qvec = self.cache[question]
+        return self.index.vectors.query(self._last_qvec, k, docs)
+
+
+def swefaq_ndcg(r: Retriever) -> float:
+    _, queries, qrels = load_beir(SWEFAQ)
+    slug = {d.doc_id: Path(d.source).stem for d in r.index.manifest.documents()}
+    tot = 0.0
+    qs = [q for q in queries if q["_id"] in qrels]
+    for q in qs:
+        hits = r.search(q["text"], k=30)
+        ranked = [slug.get(d, d) for d in dict.fromkeys(h.chunk.doc_id for h in hits)][:10]
+        rel = qrels[q["_id"]]
+        tot += ndcg_at([float(rel.get(d, 0)) for d in ranked], [float(v) for v in rel.values()])
+    return tot / len(qs)
+
+
+def seed_scores(r: Retriever) -> dict:
+    qs = [q for q in load_questions(ROOT / "eval" / "questions.yaml") if q.answerable]
+    rows = []
+    for q in qs:
+        hits = r.search(q.question, k=10)
+        docs = list(dict.fromkeys(h.chunk.doc_id for h in hits))[:10]
+        gd = ndcg_at([1.0 if d in q.gold_docs else 0.0 for d in docs], [1.0] * len(q.gold_docs))
+        pd = _passage_scores(hits, _supporting_spans(q, r.index), r.index)["passage_ndcg@10"]
+        rows.append((q.kind, gd, pd))
+    out = {"all": (sum(x[1] for x in rows) / len(rows), sum(x[2] for x in rows) / len(rows))}
+    for kind in sorted({x[0] for x in rows}):
+        sel = [x for x in rows if x[0] == kind]
+        out[kind] = (sum(x[1] for x in sel) / len(sel), sum(x[2] for x in sel) / len(sel))
+    return out
+
+
+def variant(name: str, arg: str):
+    """The shipped z-score fusion with one change (see the module docstring)."""
+    shipped = Retriever._zscore_fusion
+
+    def fusion(self, question, dense_s, kw_s, known):
+        alpha = retrieval.fusion_share(question, known)
+        union, zd, zk = self._standardised(dense_s, kw_s)
+        if name == "topn":
+            d, k = self._raw_union_scores(union, dense_s, kw_s)
+            zd, zk = (retrieval.standardise(x, np.sort(x)[-int(arg):]) for x in (d, k))
+        if name in ("xling", "both"):
+            top = max(dense_s, key=dense_s.get)
+            if detect_language(question) != self.index.manifest.chunks_by_ids([top])[top].language:
+                ident = arg == "id" and retrieval._IDENTIFIER.search(question)
+                alpha = retrieval.ZSCORE_ID_BOOST if ident else 0.0
+        if name in ("margin", "both"):
+            def margin(z):
+                return float(np.diff(np.sort(z)[-2:])[0]) if len(z) > 1 else 0.0
+            cap = float(arg) if name == "margin" else 3.0
+            alpha = min(0.6, alpha * float(np.clip((margin(zk) + 1e-3) / (margin(zd) + 1e-3), 1 / cap, cap)) ** 0.5)
+        f = (1 - alpha) * zd + alpha * zk
+        return {c: float(v) for c, v in zip(union, f)}
+
+    return shipped if name == "shipped" else fusion
+
+
+def report(label: str, seed: Retriever, swe: Retriever) -> None:
+    s = seed_scores(seed)
+    cells = " | ".join(f"{s[k][0]:.3f}/{s[k][1]:.3f}" for k in sorted(s) if k != "all")
+    print(f"{label} | {swefaq_ndcg(swe):.4f} | {s['all'][0]:.3f}/{s['all'][1]:.3f} | {cells}", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--grid", default='{"ZSCORE_BASE": [0.2, 0.25, 0.3, 0.35, 0.4]}',
+                    help="JSON: retrieval module constant -> values to try")
+    ap.add_argument("--variants", nargs="*", default=[], help="NAME:ARG variants of the fusion (see above)")
+    args = ap.parse_args()
+    settings = Settings()
+    seed = Cached(Index(seed_index()), settings.embed_model)
+    swe = Cached(Index(swefaq_index()), settings.embed_model)
+    print("setting | swefaq | seed doc/passage | cross | exact | multi | para  (doc/passage nDCG@10)")
+    if args.variants:
+        for v in args.variants:
+            name, _, arg = v.partition(":")
+            Retriever._zscore_fusion = variant(name, arg)
+            report(v, seed, swe)
+        return
+    grid = json.loads(args.grid)
+    keys = list(grid)
+    for values in itertools.product(*(grid[k] for k in keys)):
+        for k, v in zip(keys, values):
+            setattr(retrieval, k, v)
+        report(str(dict(zip(keys, values))), seed, swe)
+
+
+if __name__ == "__main__":
+    main()
