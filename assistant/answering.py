@@ -19,10 +19,12 @@ from .retrieval import Filters, Hit, Retriever
 
 MAX_QUESTION_CHARS = 2000
 TOP_PASSAGES = 5
-SENTENCE_POOL = 6  # sentences embedded per question (the main cost of `ask` after retrieval)
-TYPED_POOL = 6  # ... plus short lines holding the kind of answer asked for
-SAME_LANGUAGE_POOL = 8  # sentences embedded from passages in the question's own language
+SENTENCE_POOL = 4  # sentences embedded per question (the main cost of `ask` after retrieval)
+TYPED_POOL = 4  # ... plus short lines holding the kind of answer asked for
+SAME_LANGUAGE_POOL = 2  # sentences embedded from passages in the question's own language
 UNEMBEDDED_PENALTY = 0.04
+COMPOUND_MIN = 9  # shortest question word treated as a possible compound
+COMPOUND_PART = 5  # shortest word counted as its head or tail
 MAX_SENTENCES = 3
 
 # Refusal thresholds, calibrated on eval/questions.yaml (see docs/benchmarks.md).
@@ -204,6 +206,19 @@ def satisfies(kind: str, sentence: str, question: str) -> bool:
     return False
 
 
+def compound_match(term: str, terms: set[str]) -> float:
+    """How much of a compound the sentence holds as words of its own: 0.5 for its head or its tail, 1 for both.
+
+    Danish and Swedish write compounds as one word, so "mobilnummer" is answered by "mobil 40 70 69 01" and
+    "civilsamfundsstrategi" by "en ny strategi for ... civilsamfundet".
+    """
+    if len(term) < COMPOUND_MIN or not term.isalpha():
+        return 0.0
+    head = any(len(u) >= COMPOUND_PART and term.startswith(u) for u in terms)
+    tail = any(len(u) >= COMPOUND_PART and term.endswith(u) and u != term for u in terms)
+    return 0.5 * head + 0.5 * tail
+
+
 def _pinned_numbers(question: str) -> set[str]:
     """Years and identifiers in a question that an answering document must mention."""
     return {x for x in _numbers(question) if re.fullmatch(r"(1[89]|20)\d\d", x) or re.search(r"[-:/]", x)}
@@ -323,7 +338,7 @@ class Answerer:
         for s, ts in zip(sents, sent_terms):
             qt = by_lang[s.hit.chunk.language or "da"]
             total = sum(idf(t) for t in qt) or 1.0
-            s.lexical = sum(idf(t) for t in qt & ts) / total
+            s.lexical = (sum(idf(t) for t in qt & ts) + sum(idf(t) * compound_match(t, ts) for t in qt - ts)) / total
         types = answer_types(question)
         for s in sents:
             s.typed = bool(types) and any(satisfies(t, s.text, question) for t in types)
@@ -333,8 +348,11 @@ class Answerer:
         qlang = detect_language(question)
         foreign = [s for s in sents if s.hit.chunk.language != qlang]
         native = [s for s in sents if s.hit.chunk.language == qlang]
-        pool = sorted(foreign, key=lambda s: -(s.lexical + (s.hit.dense or 0)))[:SENTENCE_POOL]
-        pool += sorted(native, key=lambda s: -(s.lexical + (s.hit.dense or 0)))[:SAME_LANGUAGE_POOL]
+        def promise(s: _Sentence) -> float:  # the final score's strongest terms, without a sentence vector
+            return s.lexical + (s.hit.dense or 0) + (0.8 if s.typed else 0.0)
+
+        pool = sorted(foreign, key=promise, reverse=True)[:SENTENCE_POOL]
+        pool += sorted(native, key=promise, reverse=True)[:SAME_LANGUAGE_POOL]
         if types and foreign:  # short lines that hold the kind of answer asked for ("J.nr. 2008-1550", a name)
             typed = [s for s in foreign if s not in pool and s.typed]
             typed.sort(key=lambda s: (s.hit.rank, -s.lexical))

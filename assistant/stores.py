@@ -499,13 +499,13 @@ class VectorStore:
         self._model_spec = spec
 
     def get_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        """Stored vectors for the ids Chroma has (from the up-to-date mirror when it holds them all)."""
+        """Stored vectors for the ids Chroma has: what the up-to-date mirror holds, the rest from Chroma."""
         mirror = self.mirror()
-        if mirror is not None:
-            out = mirror.get(ids)
-            if len(out) == len(set(ids)):
-                return out
-        return self.get_vectors_from_chroma(ids)
+        out = mirror.get(ids) if mirror is not None else {}
+        rest = [cid for cid in dict.fromkeys(ids) if cid not in out]
+        if rest:
+            out.update(self.get_vectors_from_chroma(rest))
+        return out
 
     def get_vectors_from_chroma(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors for the ids Chroma has, read from Chroma itself."""
