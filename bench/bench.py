@@ -1,15 +1,13 @@
 """Speed benchmarks of the policy assistant at 1k, 10k and 100k chunks (see docs/benchmarks.md, ## Speed).
 
-    .venv/bin/python bench/bench.py            # 1k, 10k, 100k chunks (about 20-30 minutes on 2 cores)
+    .venv/bin/python bench/bench.py            # 1k, 10k, 100k chunks (about 15 minutes on 2 cores)
     .venv/bin/python bench/bench.py --quick    # 1k chunks, smaller samples (a few minutes)
 
 Corpus: the real Swedish government pages in ../shared/datasets/regeringen-sv/docs (3,549 pages, about
-7k chunks); beyond that, variations of them (paragraphs rotated, numbers shifted, a variant line) so every
-chunk is new text. Embedding speed is always measured with the real model on real passages. The stores of
-1k/10k chunks are built by the real `ingest` with a synthetic embedder (a deterministic unit vector per
-text, so no hour of embedding); the 100k store is written directly through the index API (manifest,
-Chroma, then Index.refresh_derived() as after an ingest), because building it through `ingest` would
-mostly time near-duplicate detection. Queries always use the real model for the question.
+10k chunks); beyond that, variations of them (paragraphs rotated, numbers shifted, a variant line) so every
+chunk is new text. Embedding speed is always measured with the real model on real passages. Every store
+is built by the real `ingest` with a synthetic embedder (a deterministic unit vector per text, so no day
+of embedding at 100k); its peak RSS is the ingest's. Queries always use the real model for the question.
 
 Prints one JSON object (also bench/out/results.json), a table, and writes bench/out/latency.png.
 """
@@ -238,11 +236,6 @@ def build_by_ingest(corpus: Path, index_dir: Path) -> dict:
     return out
 
 
-def build_direct(target: int, index_dir: Path, files: list[Path], counts: list[int]) -> dict:
-    """Write a store of `target` chunks through the index API (synthetic vectors), in a child process."""
-    return run_worker("direct", str(target), str(index_dir))
-
-
 def run_worker(*args: str) -> dict:
     """Run this script as a worker; return its JSON (with its peak RSS)."""
     r = subprocess.run([sys.executable, __file__, "--worker", *args], capture_output=True, text=True, cwd=ROOT)
@@ -297,8 +290,6 @@ def worker(args: list[str]) -> dict:
         out = {"seconds": round(time.perf_counter() - t, 3), "added": rep.added, "updated": rep.updated,
                "chunks": rep.chunks, "embedded": rep.embedded, "total_chunks": rep.total_chunks,
                "failed": len(rep.failed)}
-    elif kind == "direct":
-        out = direct_store(int(args[1]), Path(args[2]))
     elif kind == "warm":
         out = warm(Path(args[1]), int(args[2]))
     else:
@@ -314,82 +305,6 @@ def peak_rss_mib() -> float:
     except (OSError, StopIteration):
         kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(kb / 1024, 1)
-
-
-def direct_store(target: int, index_dir: Path) -> dict:
-    """Manifest + Chroma + derived files for `target` chunks, written through the index API."""
-    import numpy as np
-
-    from assistant.chunking import chunk_text
-    from assistant.ingestion import chunk_id, embed_text
-    from assistant.language import analyze
-    from assistant.loading import load_document
-    from assistant.stores import ChunkRecord, DocumentRecord, Index, date_key, now_iso
-
-    synth = SyntheticEmbedder()
-    t0 = time.perf_counter()
-    index = Index(index_dir, create=True)
-    files = source_docs()
-    loaded = []
-    for f in files:
-        try:
-            loaded.append((f, load_document(f)))
-        except Exception:
-            pass
-    total = 0
-    v = 0
-    ids: list[str] = []
-    vecs: list = []
-    mds: list[dict] = []
-
-    def flush() -> None:
-        if ids:
-            index.vectors.upsert(ids, np.stack(vecs), mds)
-            ids.clear()
-            vecs.clear()
-            mds.clear()
-
-    with index.manifest.transaction():
-        while total < target:
-            for f, doc in loaded:
-                if total >= target:
-                    break
-                text = doc.text if v == 0 else variation(doc.text, v)
-                doc_id = re.sub(r"[^\w.-]+", "-", (f.stem if v == 0 else f"v{v}-{f.stem}").lower())[:120]
-                title = doc.title or f.stem
-                chunks = []
-                for c in chunk_text(text):
-                    cid = chunk_id(doc_id, title, c.text)
-                    chunks.append(ChunkRecord(cid, doc_id, c.seq, c.page, c.page_end, c.start, c.end, c.text,
-                                              " ".join(analyze(title + "\n" + c.text, "sv"))))
-                if not chunks:
-                    continue
-                rec = DocumentRecord(doc_id, str(DATA / f"v{v}" / f.name), f"v{v}/{f.name}", hashlib.sha1(text.encode()).hexdigest(),
-                                     title, "press_release", "sv", "2020-01-01", None, text, None, len(chunks),
-                                     len(text), None, now_iso())
-                index.manifest.put_document(rec, chunks)
-                md = {"doc_id": doc_id, "lang": "sv", "type": "press_release", "date": date_key("2020-01-01"),
-                      "source": rec.source}
-                for c in chunks:
-                    ids.append(c.id)
-                    vecs.append(synth._vec(embed_text(title, c.text)))
-                    mds.append(md)
-                if len(ids) >= 5000:
-                    flush()
-                total += len(chunks)
-            v += 1
-        flush()
-        index.manifest.set_meta("model", "multilingual-e5-small")
-        index.manifest.set_meta("dim", 384)
-        index.manifest.set_meta("generation", index.manifest.generation + 1)
-        index.manifest.set_meta("last_ingest", now_iso())
-    t1 = time.perf_counter()
-    index.refresh_derived()
-    t2 = time.perf_counter()
-    n = index.manifest.counts()
-    index.close()
-    return {"documents": n[0], "total_chunks": n[1], "write_seconds": round(t1 - t0, 1),
-            "refresh_derived_seconds": round(t2 - t1, 1)}
 
 
 def warm(index_dir: Path, rounds: int) -> dict:
@@ -514,12 +429,9 @@ def main() -> None:
         print(f"bench: store of {size:,} chunks", file=sys.stderr)
         index_dir = work / f"index-{size}"
         entry: dict = {"target": size}
-        if size <= 20000:
-            corpus = work / f"corpus-{size}"
-            build_corpus(corpus, size, files, counts)
-            entry["build"] = {"method": "ingest (synthetic embedder)", **build_by_ingest(corpus, index_dir)}
-        else:
-            entry["build"] = {"method": "direct (synthetic vectors)", **build_direct(size, index_dir, files, counts)}
+        corpus = work / f"corpus-{size}"
+        build_corpus(corpus, size, files, counts)
+        entry["build"] = {"method": "ingest (synthetic embedder)", **build_by_ingest(corpus, index_dir)}
         from assistant.stores import Index
 
         idx = Index(index_dir)
@@ -529,8 +441,7 @@ def main() -> None:
         entry["cold_ask"] = cold("ask", index_dir, cold_runs)
         entry["cold_search"] = cold("search", index_dir, cold_runs)
         entry["warm"] = run_worker("warm", str(index_dir), str(rounds))
-        if size <= 20000:
-            entry["touch"] = touch_one(work / f"corpus-{size}", index_dir)
+        entry["touch"] = touch_one(corpus, index_dir)
         results["sizes"].append(entry)
         print(json.dumps(entry), file=sys.stderr)
         if not a.keep:

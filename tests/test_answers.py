@@ -21,6 +21,8 @@ ANSWERABLE = [
     ("Hur mycket pengar avsatte Frederiksbergs kommun 2010?", "sv", FREDERIKSBERG, "4 mio. kr."),
     ("Hvor mange procent af det statslige tilskud udbetaler kommunerne?", "da", PRESS_2010, "101 procent"),
     ("Hvornår skulle Kommunförbundet have svar fra kommunerne?", "da", CIRCULAR, "1 oktober 1997"),
+    # a compound in the question, its parts in the answer line ("mobilnummer" ~ "mobil 40 70 69 01")
+    ("Hvilket mobilnummer har ministeriets presseansvarlige Anni Lundqvist?", "da", PRESS_2010, "40 70 69 01"),
 ]
 
 
