@@ -358,9 +358,7 @@ class Answerer:
             typed.sort(key=lambda s: (s.hit.rank, -s.lexical))
             pool += typed[:TYPED_POOL]
         emb = self.retriever.embedder
-        qvec = getattr(self.retriever, "_last_qvec", None)
-        if qvec is None:
-            qvec = emb.embed_query(question)
+        qvec = self.retriever.query_vector(question)
         for s in sents:  # without a vector of its own, a sentence is as relevant as its passage, a bit less
             s.dense = (s.hit.dense or 0.0) - UNEMBEDDED_PENALTY
         vecs = emb.embed_passages([s.text for s in pool]) if pool else []

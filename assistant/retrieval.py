@@ -92,6 +92,8 @@ class Retriever:
         index.vectors.bind_model(embed_spec)
         self._spec = embed_spec
         self._last_terms: list[str] = []
+        self._last_qvec: np.ndarray | None = None
+        self._qmemo: tuple[str, np.ndarray] | None = None
         self._embedder = embedder
 
     @property
@@ -109,9 +111,15 @@ class Retriever:
             filters.lang, filters.type, filters.since, filters.until, filters.source
         )
 
+    def query_vector(self, question: str) -> np.ndarray:
+        """The question's query vector (the last question's is kept, so answering reuses retrieval's)."""
+        if self._qmemo is None or self._qmemo[0] != question:
+            self._qmemo = (question, self.embedder.embed_query(question))
+        return self._qmemo[1]
+
     def dense(self, question: str, k: int, docs: list[str] | None = None) -> list[tuple[str, float]]:
         """Nearest chunks by cosine similarity of e5 vectors."""
-        qvec = self.embedder.embed_query(question)
+        qvec = self.query_vector(question)
         self._last_qvec = qvec
         return self.index.vectors.query(qvec, k, docs)
 
@@ -131,6 +139,7 @@ class Retriever:
         self, question: str, k: int = 10, filters: Filters | None = None, mode: str = "hybrid"
     ) -> list[Hit]:
         """The k best chunks for a question."""
+        self._last_qvec = None  # set by the dense channel for this question only
         docs = self.allowed_docs(filters)
         if docs is not None and not docs:
             return []
@@ -172,7 +181,7 @@ class Retriever:
             if c in chunks
         ]
         hits = diversify(hits, k)
-        self._fill_dense(hits)
+        self._fill_dense(hits, question)
         for i, h in enumerate(hits):
             h.rank = i + 1
         return hits
@@ -194,7 +203,7 @@ class Retriever:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Both channels' raw scores for every candidate either channel found (the missing side filled in)."""
         missing = [c for c in union if c not in dense_s]
-        if missing and getattr(self, "_last_qvec", None) is not None:
+        if missing and self._last_qvec is not None:
             vecs = self.index.vectors.get_vectors(missing)
             for c in missing:
                 if c in vecs:
@@ -212,16 +221,17 @@ class Retriever:
         d, k = self._raw_union_scores(union, dense_s, kw_s)
         return union, standardise(d), standardise(k)
 
-    def _fill_dense(self, hits: list[Hit]) -> None:
-        """Give every hit its dense similarity (keyword-only hits lack one)."""
+    def _fill_dense(self, hits: list[Hit], question: str) -> None:
+        """Give every hit its dense similarity to this question (keyword-only hits lack one)."""
         missing = [h for h in hits if h.dense is None]
-        if not missing or getattr(self, "_last_qvec", None) is None:
+        if not missing:
             return
+        qvec = self._last_qvec if self._last_qvec is not None else self.query_vector(question)
         vecs = self.index.vectors.get_vectors([h.chunk.id for h in missing])
         for h in missing:
             v = vecs.get(h.chunk.id)
             if v is not None:
-                h.dense = float(np.dot(v, self._last_qvec))
+                h.dense = float(np.dot(v, qvec))
 
 
 def diversify(hits: list[Hit], k: int, cap: int = PER_DOC_CAP) -> list[Hit]:
