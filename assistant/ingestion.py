@@ -38,6 +38,7 @@ from .loading import (
 from .stores import KEYWORD_DIR, ChunkRecord, DocumentRecord, Index, date_key, now_iso
 
 EMBED_BATCH = 32
+PENDING_META = "vectors_pending"  # "1" while a run may have written vectors the manifest does not know
 UPSERT_BATCH = 1024  # vectors written to Chroma per call
 FLUSH_SECONDS = 5.0  # ... or sooner, when embedding is slow
 EMBED_CACHE = 4096  # identical chunk texts within a run (boilerplate) are embedded once
@@ -96,10 +97,10 @@ def _slug(name: str) -> str:
 
 
 def _display_source(path: Path) -> str:
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+    """The path relative to the working folder when it lies under it (string work: called per file)."""
+    s, cwd = str(path), os.getcwd()
+    prefix = cwd if cwd.endswith(os.sep) else cwd + os.sep
+    return s[len(prefix):] if s.startswith(prefix) else s
 
 
 def discover(paths: Sequence[Path]) -> tuple[list[Path], list[dict], list[Path], list[dict]]:
@@ -262,6 +263,10 @@ class _Run:
         vectors_model = self.m.get_meta("vectors_model") or index.model
         self.reuse_vectors = not full and vectors_model == self.model_name
         self.vectors_model_set = vectors_model == self.model_name
+        self.written: set[str] = set()  # chunk ids whose vectors this run wrote to Chroma
+        # A run that wrote vectors and did not finish leaves this mark: the next run then compares every
+        # vector in Chroma with the manifest. Otherwise only this run's old and new chunk ids are checked.
+        self.sweep_all = full or self.m.get_meta(PENDING_META) == "1"
 
 
 def ingest(
@@ -298,9 +303,11 @@ def ingest(
                 run.staged or removed_docs or removed_aliases or run.new_aliases or run.docs_to_remove
                 or run.aliases_to_remove or run.backfill
             )
+            replaced: set[str] = set()
             if changed:
                 near = _near_duplicates(run)
                 m = run.m
+                replaced = m.chunk_ids_replaced([*(d.doc_id for d in removed_docs), *run.docs_to_remove])
                 with m.transaction():
                     for doc_id in [*(d.doc_id for d in removed_docs), *run.docs_to_remove]:
                         m.remove_document(doc_id)
@@ -326,7 +333,9 @@ def ingest(
                 _fault("after-refresh")
             elif _keyword_lags(index):
                 index.refresh_derived()  # a previous run was killed between its commit and this step
-            _collect_garbage(index)
+            _collect_garbage(index, None if run.sweep_all else replaced | run.written)
+            if run.sweep_all or run.written:
+                index.manifest.set_meta(PENDING_META, "0")
     finally:
         report.total_documents, report.total_chunks = index.manifest.counts()
         index.close()
@@ -589,7 +598,10 @@ def _flush(run: _Run) -> None:
         run.m.set_meta("vectors_model", run.model_name)  # the vectors in Chroma come from this model
         run.vectors_model_set = True
     ids = [q[0] for q in run.queue]
+    if not run.written:
+        run.m.set_meta(PENDING_META, "1")  # before the first write: a kill from here on leaves garbage
     run.index.vectors.upsert(ids, np.stack([q[1] for q in run.queue]), [q[2] for q in run.queue])
+    run.written.update(ids)
     run.queue = []
     run.last_flush = time.monotonic()
 
@@ -649,9 +661,12 @@ def _mtime(path: Path) -> float | None:
         return None
 
 
-def _collect_garbage(index: Index) -> None:
-    """Delete vectors the manifest no longer refers to (old versions, removed files, killed runs)."""
-    stale = index.vectors.all_ids() - index.manifest.chunk_ids()
+def _collect_garbage(index: Index, candidates: set[str] | None = None) -> None:
+    """Delete vectors the manifest no longer refers to: among `candidates`, or all of Chroma's when None."""
+    if candidates is None:
+        stale = index.vectors.all_ids() - index.manifest.chunk_ids()
+    else:
+        stale = candidates - index.manifest.known_chunk_ids(candidates)
     if stale:
         index.vectors.delete(stale)
 

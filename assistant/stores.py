@@ -266,6 +266,29 @@ class Manifest:
         """The ids of every chunk."""
         return {r[0] for r in self.db.execute("SELECT id FROM chunks")}
 
+    def known_chunk_ids(self, ids: Iterable[str]) -> set[str]:
+        """Those of the given chunk ids that the manifest holds."""
+        ids = list(ids)
+        out: set[str] = set()
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            q = f"SELECT id FROM chunks WHERE id IN ({','.join('?' * len(part))})"
+            out.update(r[0] for r in self.db.execute(q, part))
+        return out
+
+    def chunk_ids_replaced(self, removed_doc_ids: Sequence[str]) -> set[str]:
+        """Chunk ids of the documents that committing the stage (plus these removals) will delete."""
+        ids = {r[0] for r in self.db.execute(
+            "SELECT c.id FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
+            "WHERE d.doc_id IN (SELECT doc_id FROM temp.stage_documents) "
+            "OR d.path IN (SELECT path FROM temp.stage_documents)"
+        )}
+        for i in range(0, len(removed_doc_ids), 500):
+            part = list(removed_doc_ids[i : i + 500])
+            q = f"SELECT id FROM chunks WHERE doc_id IN ({','.join('?' * len(part))})"
+            ids.update(r[0] for r in self.db.execute(q, part))
+        return ids
+
     def counts(self) -> tuple[int, int]:
         """Number of documents and chunks."""
         d = self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]

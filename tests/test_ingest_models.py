@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import run_cli
+from conftest import CORPUS, run_cli
 
 
 def test_sentence_transformers_backend_and_model_mismatch(tmp_path, corpus_copy):
@@ -48,6 +48,21 @@ def test_default_path_does_not_import_torch(tmp_path, corpus_copy):
 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.stdout.strip() == "False False", out.stderr
+
+
+def test_reingest_without_changes_leaves_chroma_alone(seed_settings):
+    """Nothing changed: no vector is read, written or swept, so chromadb is not even imported (≈1 s saved)."""
+    code = (
+        "import sys; from pathlib import Path; from assistant.config import Settings;"
+        "from assistant.ingestion import ingest;"
+        f"r=ingest([Path({str(CORPUS)!r})], Settings(index_dir=Path({str(seed_settings.index_dir)!r})));"
+        "print(r.added, r.updated, r.removed, r.embedded, 'chromadb' in sys.modules)"
+    )
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.stdout.strip() == "0 0 0 0 False", out.stderr
 
 
 def test_incremental_ingest_counts(tmp_path, corpus_copy):
