@@ -38,7 +38,7 @@ from .loading import (
 from .stores import KEYWORD_DIR, ChunkRecord, DocumentRecord, Index, date_key, now_iso
 
 EMBED_BATCH = 32
-PENDING_META = "vectors_pending"  # "1" while a run may have written vectors the manifest does not know
+PENDING_META = "vectors_pending"  # "1" while Chroma may hold vectors the manifest no longer (or not yet) knows
 UPSERT_BATCH = 1024  # vectors written to Chroma per call
 FLUSH_SECONDS = 5.0  # ... or sooner, when embedding is slow
 EMBED_CACHE = 4096  # identical chunk texts within a run (boilerplate) are embedded once
@@ -266,7 +266,7 @@ class _Run:
         self.written: set[str] = set()  # chunk ids whose vectors this run wrote to Chroma
         # A run that wrote vectors and did not finish leaves this mark: the next run then compares every
         # vector in Chroma with the manifest. Otherwise only this run's old and new chunk ids are checked.
-        self.sweep_all = full or self.m.get_meta(PENDING_META) == "1"
+        self.sweep_all = full or self.m.get_meta(PENDING_META) != "0"  # no mark yet: sweep once
 
 
 def ingest(
@@ -326,6 +326,8 @@ def ingest(
                     m.set_meta("generation", m.generation + 1)
                     m.set_meta("last_ingest", now_iso())
                     m.set_meta("schema", 1)
+                    if replaced:  # their vectors go after the commit: a kill in between must not forget them
+                        m.set_meta(PENDING_META, "1")
                     _fault("in-commit")
                 report.removed = len(removed_docs) + len(removed_aliases)
                 _fault("after-commit")
@@ -334,7 +336,7 @@ def ingest(
             elif _keyword_lags(index):
                 index.refresh_derived()  # a previous run was killed between its commit and this step
             _collect_garbage(index, None if run.sweep_all else replaced | run.written)
-            if run.sweep_all or run.written:
+            if index.manifest.get_meta(PENDING_META) != "0":
                 index.manifest.set_meta(PENDING_META, "0")
     finally:
         report.total_documents, report.total_chunks = index.manifest.counts()
@@ -428,6 +430,7 @@ def _wipe(index: Index) -> None:
         db.execute("DELETE FROM aliases")
         db.execute("DELETE FROM meta WHERE key IN ('model', 'dim', 'vectors_model')")
         index.manifest.set_meta("generation", index.manifest.generation + 1)
+        index.manifest.set_meta(PENDING_META, "1")  # the old vectors go next: a kill in between must not keep them
     try:
         client = index.vectors.collection._client  # noqa: SLF001 - Chroma exposes no other handle
         client.delete_collection(index.vectors.collection_name)
@@ -692,8 +695,10 @@ def remove_paths(paths: Iterable[Path], settings: Settings) -> int:
                     index.manifest.remove_alias(a["path"])
                 index.manifest.set_meta("generation", index.manifest.generation + 1)
                 index.manifest.set_meta("last_ingest", now_iso())
+                index.manifest.set_meta(PENDING_META, "1")  # until their vectors are gone
             index.refresh_derived()
             _collect_garbage(index)
+            index.manifest.set_meta(PENDING_META, "0")
             return len(docs) + len(aliases)
     finally:
         index.close()

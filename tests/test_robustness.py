@@ -137,6 +137,24 @@ def test_incremental_update_remove_full_and_index_commands(tmp_path, corpus_copy
     assert list(state["docs"]) == ["da-2008-12-16-paragraf-18-redegoerelse-2007"] and state["orphans"] == 0
 
 
+def test_removal_killed_after_its_commit_leaves_no_vectors_behind(tmp_path, corpus_copy):
+    """A run that only removes a file writes no vectors; killed between its commit and the sweep, the next
+    run must still delete the removed document's vectors."""
+    import os
+
+    index = tmp_path / "idx"
+    ingest_json(corpus_copy, index)
+    (corpus_copy / CHANGED).unlink()
+    env = {**os.environ, "ASSISTANT_FAULT": "after-commit"}
+    r = run_cli("ingest", str(corpus_copy), "--index", str(index), "--json", env=env)
+    assert r.returncode != 0  # killed by the fault hook
+    assert index_state(index)["orphans"] > 0  # the removed document's vectors are still in Chroma
+    _, again = ingest_json(corpus_copy, index)
+    assert again["embedded"] == 0
+    state = index_state(index)
+    assert "da-2010-frederiksberg-frivillighedspolitik" not in state["docs"] and state["orphans"] == 0
+
+
 # --- 2. duplicates and near-duplicates ---------------------------------------------------------
 
 
