@@ -11,6 +11,7 @@ change one thing in the shipped z-score fusion:
   margin:C   keyword share × sqrt(keyword top-1 margin / dense top-1 margin), the ratio capped at C
   xling:0    no keyword share when the question's language differs from the top dense passage's
   xling:id   ... except the identifier/number boost
+  xmaj:0     as xling:0, but against the language most of the top 5 dense passages are in
   both:C     margin:C and xling:0 together
 """
 
@@ -117,9 +118,15 @@ def variant(name: str, arg: str):
         if name == "topn":
             d, k = self._raw_union_scores(union, dense_s, kw_s)
             zd, zk = (retrieval.standardise(x, np.sort(x)[-int(arg):]) for x in (d, k))
-        if name in ("xling", "both"):
-            top = max(dense_s, key=dense_s.get)
-            if detect_language(question) != self.index.manifest.chunks_by_ids([top])[top].language:
+        if name in ("xling", "both", "xmaj"):
+            if name == "xmaj":  # the language most of the top 5 dense passages are in
+                top5 = sorted(dense_s, key=dense_s.get, reverse=True)[:5]
+                langs = [c.language for c in self.index.manifest.chunks_by_ids(top5).values()]
+                lang = max(set(langs), key=langs.count)
+            else:
+                top = max(dense_s, key=dense_s.get)
+                lang = self.index.manifest.chunks_by_ids([top])[top].language
+            if detect_language(question) != lang:
                 ident = arg == "id" and retrieval._IDENTIFIER.search(question)
                 alpha = retrieval.ZSCORE_ID_BOOST if ident else 0.0
         if name in ("margin", "both"):
