@@ -92,7 +92,6 @@ class Retriever:
         index.vectors.bind_model(embed_spec)
         self._spec = embed_spec
         self._last_terms: list[str] = []
-        self._last_qvec: np.ndarray | None = None
         self._qmemo: tuple[str, np.ndarray] | None = None
         self._embedder = embedder
 
@@ -119,9 +118,7 @@ class Retriever:
 
     def dense(self, question: str, k: int, docs: list[str] | None = None) -> list[tuple[str, float]]:
         """Nearest chunks by cosine similarity of e5 vectors."""
-        qvec = self.query_vector(question)
-        self._last_qvec = qvec
-        return self.index.vectors.query(qvec, k, docs)
+        return self.index.vectors.query(self.query_vector(question), k, docs)
 
     def keyword(self, question: str, k: int, docs: list[str] | None = None) -> list[tuple[str, float]]:
         """Best chunks by BM25 over stemmed terms, the question analysed in its language(s)."""
@@ -139,7 +136,6 @@ class Retriever:
         self, question: str, k: int = 10, filters: Filters | None = None, mode: str = "hybrid"
     ) -> list[Hit]:
         """The k best chunks for a question."""
-        self._last_qvec = None  # set by the dense channel for this question only
         docs = self.allowed_docs(filters)
         if docs is not None and not docs:
             return []
@@ -194,31 +190,32 @@ class Retriever:
         share grows with how much of the question the keyword vocabulary knows.
         """
         alpha = fusion_share(question, known)
-        union, zd, zk = self._standardised(dense_s, kw_s)
+        union, zd, zk = self._standardised(question, dense_s, kw_s)
         f = (1 - alpha) * zd + alpha * zk
         return {c: float(v) for c, v in zip(union, f)}
 
     def _raw_union_scores(
-        self, union: list[str], dense_s: dict[str, float], kw_s: dict[str, float]
+        self, question: str, union: list[str], dense_s: dict[str, float], kw_s: dict[str, float]
     ) -> tuple[np.ndarray, np.ndarray]:
         """Both channels' raw scores for every candidate either channel found (the missing side filled in)."""
         missing = [c for c in union if c not in dense_s]
-        if missing and self._last_qvec is not None:
+        if missing:
+            qvec = self.query_vector(question)
             vecs = self.index.vectors.get_vectors(missing)
             for c in missing:
                 if c in vecs:
-                    dense_s[c] = float(np.dot(vecs[c], self._last_qvec))
+                    dense_s[c] = float(np.dot(vecs[c], qvec))
         kw_all = self.index.keyword.scores_of(self._last_terms, [c for c in union if c not in kw_s])
         d = np.array([dense_s.get(c, min(dense_s.values())) for c in union], dtype=np.float64)
         k = np.array([kw_s.get(c, kw_all.get(c, 0.0)) for c in union], dtype=np.float64)
         return d, k
 
     def _standardised(
-        self, dense_s: dict[str, float], kw_s: dict[str, float]
+        self, question: str, dense_s: dict[str, float], kw_s: dict[str, float]
     ) -> tuple[list[str], np.ndarray, np.ndarray]:
         """The candidate union with each channel's z-scores over it."""
         union = list(dict.fromkeys([*dense_s, *kw_s]))
-        d, k = self._raw_union_scores(union, dense_s, kw_s)
+        d, k = self._raw_union_scores(question, union, dense_s, kw_s)
         return union, standardise(d), standardise(k)
 
     def _fill_dense(self, hits: list[Hit], question: str) -> None:
@@ -226,7 +223,7 @@ class Retriever:
         missing = [h for h in hits if h.dense is None]
         if not missing:
             return
-        qvec = self._last_qvec if self._last_qvec is not None else self.query_vector(question)
+        qvec = self.query_vector(question)  # computed by the dense channel already, unless keyword-only
         vecs = self.index.vectors.get_vectors([h.chunk.id for h in missing])
         for h in missing:
             v = vecs.get(h.chunk.id)
