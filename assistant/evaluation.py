@@ -111,7 +111,8 @@ def _ranking_scores(prefix: str, ranked: list[bool], n_relevant: int) -> dict[st
     return out
 
 
-def _percentile(values: list[float], p: float) -> float:
+def percentile(values: list[float], p: float) -> float:
+    """The p-th percentile of some values (nearest rank; 0 for none)."""
     if not values:
         return 0.0
     vs = sorted(values)
@@ -205,8 +206,8 @@ def aggregate(rows: list[dict]) -> dict:
     out["false_refusal_rate"] = round(sum(1 for r in ans if r["refused"]) / len(ans), 4) if ans else None
     out["answer_accuracy"] = round(statistics.fmean(r["answer_accuracy"] for r in rows), 4) if rows else None
     lat = [r["latency_ms"] for r in rows]
-    out["latency_p50_ms"] = round(_percentile(lat, 50), 1)
-    out["latency_p95_ms"] = round(_percentile(lat, 95), 1)
+    out["latency_p50_ms"] = round(percentile(lat, 50), 1)
+    out["latency_p95_ms"] = round(percentile(lat, 95), 1)
     return out
 
 
@@ -327,8 +328,8 @@ def evaluate_dataset(
             index.close()
     agg = {k: round(statistics.fmean(r[k] for r in rows), 4) for k in ("recall@1", "recall@5", "recall@10", "mrr", "ndcg@10")}
     lat = [r["latency_ms"] for r in rows]
-    agg["latency_p50_ms"] = round(_percentile(lat, 50), 1)
-    agg["latency_p95_ms"] = round(_percentile(lat, 95), 1)
+    agg["latency_p50_ms"] = round(percentile(lat, 50), 1)
+    agg["latency_p95_ms"] = round(percentile(lat, 95), 1)
     agg["queries"] = len(rows)
     agg["documents"] = len(corpus)
     return {"config": {"dataset": str(directory), "mode": mode, "model": settings.embed_model},

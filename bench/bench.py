@@ -74,12 +74,6 @@ def dir_size(path: Path) -> int:
     return total
 
 
-def pct(values: list[float], q: float) -> float:
-    """The q-th percentile (nearest rank) of some values."""
-    v = sorted(values)
-    return v[min(len(v) - 1, max(0, int(round(q / 100 * len(v) + 0.5)) - 1))]
-
-
 def machine() -> dict:
     """What this ran on."""
     cpu = ""
@@ -269,7 +263,8 @@ def index_breakdown(index_dir: Path) -> dict:
 
 def touch_one(corpus: Path, index_dir: Path) -> dict:
     """Append a sentence to one document and re-ingest the folder (synthetic embedder, child process)."""
-    victim = sorted(corpus.glob("*.md"))[len(list(corpus.glob("*.md"))) // 2]
+    files = sorted(corpus.glob("*.md"))
+    victim = files[len(files) // 2]
     with open(victim, "a", encoding="utf-8") as fh:
         fh.write("\n\nTillägg: regeringen har beslutat att följa upp uppdraget under nästa år.\n")
     return run_worker("ingest", str(corpus), str(index_dir))
@@ -334,7 +329,9 @@ def warm(index_dir: Path, rounds: int) -> dict:
         ask_t.append(time.perf_counter() - t)
     used_mirror = index.dense_mirror() is not None
     index.close()
-    ms = lambda xs, p: round(pct(xs, p) * 1000, 1)  # noqa: E731
+    from assistant.evaluation import percentile
+
+    ms = lambda xs, p: round(percentile(xs, p) * 1000, 1)  # noqa: E731
     return {"queries": len(qs), "mirror": used_mirror,
             "search_p50_ms": ms(search_t, 50), "search_p95_ms": ms(search_t, 95),
             "ask_p50_ms": ms(ask_t, 50), "ask_p95_ms": ms(ask_t, 95),
