@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,15 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 ASSISTANT = [sys.executable, "-m", "assistant"]
+
+# Seed documents and questions the tests share.
+PRESS_2010 = "da-2010-11-30-pressemeddelelse-kommuner-styrker-samarbejdet"
+STRATEGY = "da-2010-10-08-pressemeddelelse-civilsamfundsstrategi"
+CIRCULAR = "sv-1997-09-12-cirkular-1997-145-frivilligt-socialt-arbete"
+Q_2009 = "Hvor meget udbetalte kommunerne i 2009 i § 18-støtte?"
+Q_STRATEGY = "Hvor mange penge vil regeringen bruge på den nye civilsamfundsstrategi?"
+REMOVED = PRESS_2010 + ".txt"  # files of corpus/ the re-index tests remove and change
+CHANGED = "da-2010-frederiksberg-frivillighedspolitik.txt"
 
 
 @pytest.fixture(scope="session")
@@ -66,3 +76,48 @@ def assert_quotes_exact(answer, manifest) -> None:
         text = manifest.document_text(c.doc_id)
         assert text is not None, c.doc_id
         assert text[c.start : c.end] == c.quote, (c.doc_id, c.start, c.end)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (for a server to start on, or to find closed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def index_state(index_dir: Path) -> dict:
+    """Check that an index is whole (manifest, Chroma, keyword index agree) and describe it.
+
+    Returns {"docs": {doc_id: content_hash}, "chunks": {chunk_id: (doc_id, seq, text)}, "orphans": int}.
+    """
+    from assistant.stores import Index
+
+    idx = Index(index_dir)
+    try:
+        m = idx.manifest
+        docs = {d.doc_id: d for d in m.documents()}
+        rows = m.db.execute("SELECT id, doc_id, seq, start, end, text FROM chunks").fetchall()
+        chunks = {r[0]: (r[1], r[2], r[5]) for r in rows}
+        assert len(chunks) == len(rows)
+        by_doc: dict[str, list[int]] = {}
+        for cid, doc_id, seq, start, end, text in rows:
+            assert doc_id in docs, cid
+            by_doc.setdefault(doc_id, []).append(seq)
+            assert m.document_text(doc_id)[start:end] == text, cid  # chunks are exact slices
+        for doc_id, d in docs.items():
+            seqs = sorted(by_doc.get(doc_id, []))
+            assert seqs == list(range(d.n_chunks)), (doc_id, seqs, d.n_chunks)  # none missing, none twice
+        # Every chunk the manifest knows has its vector in Chroma, tagged with its document.
+        if chunks:
+            got = idx.vectors.collection.get(ids=list(chunks), include=["metadatas"])
+            assert set(got["ids"]) == set(chunks), f"{len(set(chunks) - set(got['ids']))} chunks have no vector"
+            for cid, md in zip(got["ids"], got["metadatas"]):
+                assert md["doc_id"] == chunks[cid][0], cid
+        orphans = len(idx.vectors.all_ids() - set(chunks))
+        # Readers get a keyword index over exactly the manifest's chunks (rebuilt in memory if it lags).
+        assert sorted(idx.keyword.ids) == sorted(chunks)
+        for a in m.aliases().values():
+            assert a["doc_id"] in docs
+        return {"docs": {k: d.content_hash for k, d in docs.items()}, "chunks": chunks, "orphans": orphans}
+    finally:
+        idx.close()

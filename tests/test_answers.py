@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import assert_quotes_exact, run_cli
+from conftest import CIRCULAR, PRESS_2010, STRATEGY, assert_quotes_exact, run_cli
 
-PRESS_2010 = "da-2010-11-30-pressemeddelelse-kommuner-styrker-samarbejdet"
-STRATEGY = "da-2010-10-08-pressemeddelelse-civilsamfundsstrategi"
-CIRCULAR = "sv-1997-09-12-cirkular-1997-145-frivilligt-socialt-arbete"
 FREDERIKSBERG = "da-2010-frederiksberg-frivillighedspolitik"
 
 ANSWERABLE = [

@@ -8,7 +8,7 @@ import re
 import sys
 
 import pytest
-from conftest import ROOT, assert_quotes_exact, run_cli
+from conftest import CIRCULAR, PRESS_2010, Q_2009, Q_STRATEGY, ROOT, STRATEGY, assert_quotes_exact, run_cli
 
 from assistant.chat import (
     Chat,
@@ -22,13 +22,6 @@ from assistant.chat import (
 )
 from assistant.errors import QuestionError
 from assistant.retrieval import Filters
-
-PRESS_2010 = "da-2010-11-30-pressemeddelelse-kommuner-styrker-samarbejdet"
-STRATEGY = "da-2010-10-08-pressemeddelelse-civilsamfundsstrategi"
-CIRCULAR = "sv-1997-09-12-cirkular-1997-145-frivilligt-socialt-arbete"
-
-Q_2009 = "Hvor meget udbetalte kommunerne i 2009 i § 18-støtte?"
-Q_STRATEGY = "Hvor mange penge vil regeringen bruge på den nye civilsamfundsstrategi?"
 
 
 @pytest.fixture

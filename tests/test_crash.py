@@ -12,8 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ASSISTANT, ROOT, run_cli
-from test_robustness import CHANGED, REMOVED, index_state
+from conftest import ASSISTANT, CHANGED, REMOVED, ROOT, index_state, run_cli
 
 EXTRA_SOURCE = Path("/work/shared/datasets/regeringen-sv/docs")
 N_EXTRA = 10
@@ -53,10 +52,9 @@ def _wait_for_lock(index: Path, proc: subprocess.Popen, timeout: float = 60) -> 
     raise AssertionError("the ingest never took the writer lock")
 
 
-def test_sigkill_at_any_moment_leaves_before_or_after_and_resumes(tmp_path):
+def test_sigkill_at_any_moment_leaves_before_or_after_and_resumes(tmp_path, corpus_copy):
     extra = _extra_files()
-    corpus = tmp_path / "corpus"
-    shutil.copytree(ROOT / "corpus", corpus)
+    corpus = corpus_copy
     index = tmp_path / "index"
     r = run_cli("ingest", str(corpus), "--index", str(index), "--json")
     assert r.returncode == 0, r.stderr

@@ -9,10 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ASSISTANT, ROOT, run_cli
+from conftest import ASSISTANT, CHANGED, CORPUS, REMOVED, ROOT, index_state, run_cli
 
-REMOVED = "da-2010-11-30-pressemeddelelse-kommuner-styrker-samarbejdet.txt"
-CHANGED = "da-2010-frederiksberg-frivillighedspolitik.txt"
 CONTRACT = {"added": int, "updated": int, "removed": int, "unchanged": int, "failed": list, "chunks": int, "seconds": float}
 
 
@@ -27,44 +25,6 @@ def ingest_json(path: Path, index: Path, *extra: str, env: dict | None = None):
     for f in out["failed"]:
         assert set(f) == {"source", "reason"} and "\n" not in f["reason"], f
     return r, out
-
-
-def index_state(index_dir: Path) -> dict:
-    """Check that an index is whole (manifest, Chroma, keyword index agree) and describe it.
-
-    Returns {"docs": {doc_id: content_hash}, "chunks": {chunk_id: (doc_id, seq, text)}, "orphans": int}.
-    """
-    from assistant.stores import Index
-
-    idx = Index(index_dir)
-    try:
-        m = idx.manifest
-        docs = {d.doc_id: d for d in m.documents()}
-        rows = m.db.execute("SELECT id, doc_id, seq, start, end, text FROM chunks").fetchall()
-        chunks = {r[0]: (r[1], r[2], r[5]) for r in rows}
-        assert len(chunks) == len(rows)
-        by_doc: dict[str, list[int]] = {}
-        for cid, doc_id, seq, start, end, text in rows:
-            assert doc_id in docs, cid
-            by_doc.setdefault(doc_id, []).append(seq)
-            assert m.document_text(doc_id)[start:end] == text, cid  # chunks are exact slices
-        for doc_id, d in docs.items():
-            seqs = sorted(by_doc.get(doc_id, []))
-            assert seqs == list(range(d.n_chunks)), (doc_id, seqs, d.n_chunks)  # none missing, none twice
-        # Every chunk the manifest knows has its vector in Chroma, tagged with its document.
-        if chunks:
-            got = idx.vectors.collection.get(ids=list(chunks), include=["metadatas"])
-            assert set(got["ids"]) == set(chunks), f"{len(set(chunks) - set(got['ids']))} chunks have no vector"
-            for cid, md in zip(got["ids"], got["metadatas"]):
-                assert md["doc_id"] == chunks[cid][0], cid
-        orphans = len(idx.vectors.all_ids() - set(chunks))
-        # Readers get a keyword index over exactly the manifest's chunks (rebuilt in memory if it lags).
-        assert sorted(idx.keyword.ids) == sorted(chunks)
-        for a in m.aliases().values():
-            assert a["doc_id"] in docs
-        return {"docs": {k: d.content_hash for k, d in docs.items()}, "chunks": chunks, "orphans": orphans}
-    finally:
-        idx.close()
 
 
 def search_ids(query: str, index: Path, mode: str = "hybrid") -> list[str]:
@@ -140,12 +100,10 @@ def test_incremental_update_remove_full_and_index_commands(tmp_path, corpus_copy
 def test_removal_killed_after_its_commit_leaves_no_vectors_behind(tmp_path, corpus_copy):
     """A run that only removes a file writes no vectors; killed between its commit and the sweep, the next
     run must still delete the removed document's vectors."""
-    import os
-
     index = tmp_path / "idx"
     ingest_json(corpus_copy, index)
     (corpus_copy / CHANGED).unlink()
-    env = {**os.environ, "ASSISTANT_FAULT": "after-commit"}
+    env = {"ASSISTANT_FAULT": "after-commit"}
     r = run_cli("ingest", str(corpus_copy), "--index", str(index), "--json", env=env)
     assert r.returncode != 0  # killed by the fault hook
     assert index_state(index)["orphans"] > 0  # the removed document's vectors are still in Chroma
@@ -159,7 +117,7 @@ def test_removal_killed_after_its_commit_leaves_no_vectors_behind(tmp_path, corp
 
 
 def _excerpt(name: str, chars: int = 1500) -> str:
-    text = (ROOT / "corpus" / name).read_text(encoding="utf-8")
+    text = (CORPUS / name).read_text(encoding="utf-8")
     return text[:chars].rsplit(" ", 1)[0] + ".\n"
 
 
@@ -241,7 +199,7 @@ def make_bad_folder(folder: Path) -> dict[str, str]:
     """The seed corpus plus one file of each bad kind; returns file name → expected reason fragment."""
     import shutil
 
-    shutil.copytree(ROOT / "corpus", folder)
+    shutil.copytree(CORPUS, folder)
     good = _pdf(folder / "god-rapport.pdf", GOOD_PDF_TEXT)
     (folder / "korrupt.pdf").write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >>\nendobj\ngarbage \x00\xff")
     data = good.read_bytes()
@@ -377,7 +335,7 @@ print(len(doc.text), len(chunks), round(time.perf_counter() - t, 1), resource.ge
 
 
 def _big_file(folder: Path, mb: int = BIG_MB) -> Path:
-    block = (ROOT / "corpus" / "da-2008-12-16-paragraf-18-redegoerelse-2007.txt").read_text(encoding="utf-8").strip() + "\n\n"
+    block = (CORPUS / "da-2008-12-16-paragraf-18-redegoerelse-2007.txt").read_text(encoding="utf-8").strip() + "\n\n"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "stor-rapport.txt"
     n = mb * 1024 * 1024 // len(block.encode()) + 1

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,17 +13,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, run_cli
+from conftest import CORPUS, free_port, run_cli
 
 pytestmark = pytest.mark.slow
 
 CHROMA_BIN = Path(sys.executable).parent / "chroma"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _heartbeat(url: str) -> bool:
@@ -40,7 +33,7 @@ def chroma_server(tmp_path_factory):
     """A real Chroma server (the `chroma` command of the installed chromadb) on a free loopback port."""
     assert CHROMA_BIN.exists(), f"{CHROMA_BIN}: the chroma command must be installed in the environment"
     data = tmp_path_factory.mktemp("chroma-server")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(data / "server.log", "wb")
     proc = subprocess.Popen(
@@ -148,7 +141,7 @@ def test_server_index_without_url_is_refused_clearly(server_index):
 
 @pytest.mark.parametrize("command", [["ask", "Hvad er § 18?"], ["search", "§ 18"], ["ingest", str(CORPUS)]])
 def test_unreachable_server_gives_one_line_and_non_zero_exit(server_index, command):
-    dead = f"http://127.0.0.1:{_free_port()}"
+    dead = f"http://127.0.0.1:{free_port()}"
     r = run_cli(*command, "--index", str(server_index), "--chroma-url", dead)
     assert r.returncode != 0
     lines = r.stderr.strip().splitlines()
