@@ -35,7 +35,7 @@ from .loading import (
     load_document,
     read_bytes,
 )
-from .stores import KEYWORD_DIR, ChunkRecord, DocumentRecord, Index, date_key, now_iso
+from .stores import KEYWORD_DIR, ChunkRecord, DocumentRecord, Index, KeywordIndex, date_key, now_iso
 
 EMBED_BATCH = 32
 PENDING_META = "vectors_pending"  # "1" while Chroma may hold vectors the manifest no longer (or not yet) knows
@@ -361,7 +361,7 @@ def _plan(run: _Run, files: list[Path], folders: list[Path]) -> tuple[list[_Pend
             sidecars[fp.parent] = read_sidecar(fp.parent)
         meta = sidecars[fp.parent].get(fp.name, {})
         try:
-            h = hash_file(fp, json.dumps(meta, sort_keys=True, default=str).encode())
+            h = hash_file(fp, _meta_bytes(meta))
         except LoadError as exc:
             report.failed.append({"source": source, "reason": _reason(exc, source, fp), "path": str(fp)})
             continue
@@ -415,12 +415,13 @@ def _under(path: Path, folder: Path) -> bool:
         return False
 
 
+def _meta_bytes(meta: dict) -> bytes:
+    """A file's metadata entry as hashed with its bytes (planning and loading must agree on it)."""
+    return json.dumps(meta, sort_keys=True, default=str).encode()
+
+
 def _keyword_lags(index: Index) -> bool:
-    try:
-        gen = json.loads((index.dir / KEYWORD_DIR / "ids.json").read_text())["generation"]
-    except (OSError, ValueError, KeyError):
-        return True
-    return int(gen) != index.manifest.generation
+    return KeywordIndex.saved_generation(index.dir / KEYWORD_DIR) != index.manifest.generation
 
 
 def _wipe(index: Index) -> None:
@@ -431,12 +432,7 @@ def _wipe(index: Index) -> None:
         db.execute("DELETE FROM meta WHERE key IN ('model', 'dim', 'vectors_model')")
         index.manifest.set_meta("generation", index.manifest.generation + 1)
         index.manifest.set_meta(PENDING_META, "1")  # the old vectors go next: a kill in between must not keep them
-    try:
-        client = index.vectors.collection._client  # noqa: SLF001 - Chroma exposes no other handle
-        client.delete_collection(index.vectors.collection_name)
-    except Exception:
-        index.vectors.delete(index.vectors.all_ids())
-    index.vectors._col = None  # noqa: SLF001
+    index.vectors.drop()  # whatever a failed drop leaves, this --full run's full sweep deletes
 
 
 def _doc_id(run: _Run, p: _Pending) -> str:
@@ -469,7 +465,7 @@ def _prepare_all(run: _Run, pending: list[_Pending]) -> None:
         except Exception as exc:  # a parser bug must not stop the other files
             _fail(run, p, " ".join(f"unreadable ({type(exc).__name__}: {exc})".split())[:200])
             continue
-        p.content_hash = file_hash(data + json.dumps(p.meta, sort_keys=True, default=str).encode())
+        p.content_hash = file_hash(data, _meta_bytes(p.meta))
         size = len(data)
         del data
         th = text_hash(loaded.text)

@@ -45,9 +45,11 @@ def page_at(page_starts: list[int] | None, offset: int) -> int | None:
     return max(1, bisect.bisect_right(page_starts, offset))
 
 
-def file_hash(data: bytes) -> str:
-    """The content hash a document is known by."""
-    return hashlib.sha256(data).hexdigest()
+def file_hash(data: bytes, extra: bytes = b"") -> str:
+    """The content hash a document is known by: sha256 of its bytes followed by `extra` (no copy)."""
+    h = hashlib.sha256(data)
+    h.update(extra)
+    return h.hexdigest()
 
 
 # --- text hygiene ------------------------------------------------------------------------------
@@ -408,7 +410,7 @@ def read_bytes(path: Path) -> bytes:
 
 
 def hash_file(path: Path, extra: bytes = b"", block: int = 1 << 20) -> str:
-    """sha256 of a file's bytes followed by `extra`, read in blocks (same as file_hash(data + extra))."""
+    """sha256 of a file's bytes followed by `extra`, read in blocks (same as file_hash(data, extra))."""
     h = hashlib.sha256()
     with _reading(path):
         _check_regular(path)

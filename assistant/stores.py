@@ -215,21 +215,6 @@ class Manifest:
         r = self.db.execute("SELECT text FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
         return r[0] if r else None
 
-    def put_document(self, doc: DocumentRecord, chunks: Sequence[ChunkRecord]) -> None:
-        """Insert or replace a document and all its chunks (call inside a transaction)."""
-        self.db.execute("DELETE FROM documents WHERE doc_id=? OR path=?", (doc.doc_id, doc.path))
-        self.db.execute(
-            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                doc.doc_id, doc.path, doc.source, doc.content_hash, doc.title, doc.type, doc.language,
-                doc.date, doc.publisher, doc.text, json.dumps(doc.page_starts) if doc.page_starts else None,
-                len(chunks), doc.size, doc.mtime, doc.ingested_at,
-            ),
-        )
-        self.db.executemany(
-            "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?)",
-            [(c.id, doc.doc_id, c.seq, c.page, c.page_end, c.start, c.end, c.text, c.terms) for c in chunks],
-        )
 
     def remove_document(self, doc_id: str) -> None:
         """Delete a document and its chunks (call inside a transaction)."""
@@ -243,14 +228,14 @@ class Manifest:
 
     def chunks_by_ids(self, ids: Sequence[str]) -> dict[str, ChunkRecord]:
         """Chunks for the given ids that the manifest knows (unknown ids are left out)."""
-        out: dict[str, ChunkRecord] = {}
-        ids = list(ids)
-        for i in range(0, len(ids), 900):
-            part = ids[i : i + 900]
-            q = f"{self._CHUNK_SELECT} WHERE c.id IN ({','.join('?' * len(part))})"
-            for r in self.db.execute(q, part):
-                out[r[0]] = ChunkRecord(*r)
-        return out
+        return {r[0]: ChunkRecord(*r) for r in self._rows_in(f"{self._CHUNK_SELECT} WHERE c.id", ids)}
+
+    def _rows_in(self, sql: str, values: Iterable[str]) -> Iterator[tuple]:
+        """Rows of `sql IN (values)`, in batches below SQLite's limit on bound parameters."""
+        values = list(values)
+        for i in range(0, len(values), 500):
+            part = values[i : i + 500]
+            yield from self.db.execute(f"{sql} IN ({','.join('?' * len(part))})", part)
 
     def chunks_of(self, doc_id: str) -> list[ChunkRecord]:
         """All chunks of one document, in order."""
@@ -268,13 +253,7 @@ class Manifest:
 
     def known_chunk_ids(self, ids: Iterable[str]) -> set[str]:
         """Those of the given chunk ids that the manifest holds."""
-        ids = list(ids)
-        out: set[str] = set()
-        for i in range(0, len(ids), 500):
-            part = ids[i : i + 500]
-            q = f"SELECT id FROM chunks WHERE id IN ({','.join('?' * len(part))})"
-            out.update(r[0] for r in self.db.execute(q, part))
-        return out
+        return {r[0] for r in self._rows_in("SELECT id FROM chunks WHERE id", ids)}
 
     def chunk_ids_replaced(self, removed_doc_ids: Sequence[str]) -> set[str]:
         """Chunk ids of the documents that committing the stage (plus these removals) will delete."""
@@ -283,10 +262,7 @@ class Manifest:
             "WHERE d.doc_id IN (SELECT doc_id FROM temp.stage_documents) "
             "OR d.path IN (SELECT path FROM temp.stage_documents)"
         )}
-        for i in range(0, len(removed_doc_ids), 500):
-            part = list(removed_doc_ids[i : i + 500])
-            q = f"SELECT id FROM chunks WHERE doc_id IN ({','.join('?' * len(part))})"
-            ids.update(r[0] for r in self.db.execute(q, part))
+        ids.update(r[0] for r in self._rows_in("SELECT id FROM chunks WHERE doc_id", removed_doc_ids))
         return ids
 
     def counts(self) -> tuple[int, int]:
@@ -369,7 +345,7 @@ class Manifest:
         r = self.db.execute("SELECT text FROM temp.stage_documents WHERE doc_id=?", (doc_id,)).fetchone()
         return r[0] if r else None
 
-    def commit_staged(self) -> int:
+    def commit_staged(self) -> None:
         """Move the staged documents into the index, replacing any with the same id or path (inside a transaction)."""
         self.db.execute(
             "DELETE FROM main.documents WHERE doc_id IN (SELECT doc_id FROM temp.stage_documents) "
@@ -382,7 +358,6 @@ class Manifest:
             "INSERT OR REPLACE INTO main.fingerprints(doc_id, text_hash, minhash) "
             "SELECT doc_id, text_hash, minhash FROM temp.stage_fingerprints"
         )
-        return self.db.execute("SELECT COUNT(*) FROM temp.stage_documents").fetchone()[0]
 
     def _read_extra(self, sql: str, args: Sequence = ()) -> list:
         try:
@@ -771,6 +746,14 @@ class KeywordIndex:
             (tmp / "vocab.index.json").write_text(json.dumps(self.vocab, ensure_ascii=False))
         (tmp / "ids.json").write_text(json.dumps({"generation": self.generation, "ids": self.ids}))
         _swap_dir(tmp, directory)
+
+    @staticmethod
+    def saved_generation(directory: Path) -> int | None:
+        """The manifest generation the saved index was built for, or None when there is none."""
+        try:
+            return int(json.loads((directory / "ids.json").read_text())["generation"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
     @classmethod
     def load(cls, directory: Path) -> KeywordIndex | None:
