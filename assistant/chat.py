@@ -6,7 +6,6 @@ The library half of the chat: nothing here prints. The terminal half (prompt, co
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import re
@@ -19,13 +18,12 @@ from typing import Any, Protocol
 
 from .answering import Answer, Citation, check_question
 from .errors import AssistantError, QuestionError
-from .language import STOPWORDS, analyze, detect_language, nordic_keys
+from .language import LANGUAGES, STOPWORDS, analyze, detect_language, nordic_keys
 from .prompts import labels, prompt
 from .retrieval import Filters
 
 APP_DIR = "policy-assistant"
 MAX_CONTEXT_TERMS = 8
-LANGS = ("da", "sv", "en")
 _DATE_ARG = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
 
@@ -101,7 +99,7 @@ def _is_entity(term: str) -> bool:
 
 
 def _term_keys(term: str) -> set[str]:
-    return set(analyze(term, LANGS)) | nordic_keys(term) | {term.lower()}
+    return set(analyze(term, LANGUAGES)) | nordic_keys(term) | {term.lower()}
 
 
 def is_followup(question: str, has_history: bool = True) -> bool:
@@ -240,8 +238,9 @@ def clean_condensed(text: str, question: str) -> str:
 
 def llm_complete(answerer: Any, settings: Any, text: str) -> str:
     """One completion from the chat model behind an LLM answerer (or one made from the settings)."""
-    model = getattr(answerer, "_chat_model", None) or getattr(answerer, "chat_model", None)
-    if model is None:
+    if hasattr(answerer, "chat_model"):
+        model = answerer.chat_model()
+    else:
         from .llm import make_chat_model
 
         model = make_chat_model(settings.llm)
@@ -322,8 +321,8 @@ def parse_filters(args: list[str], current: Filters, known_types: Iterable[str] 
             continue
         if key == "lang":
             value = value.lower()
-            if value not in LANGS:
-                raise QuestionError(f"lang={value}: expected one of {', '.join(LANGS)}")
+            if value not in LANGUAGES:
+                raise QuestionError(f"lang={value}: expected one of {', '.join(LANGUAGES)}")
         elif key in ("since", "until"):
             if not _DATE_ARG.match(value):
                 raise QuestionError(f"{key}={value}: expected a date YYYY, YYYY-MM or YYYY-MM-DD")
@@ -692,7 +691,7 @@ class Chat:
         if searched != q:
             kwargs["search_text"] = searched
         answerer = self.answerer
-        if on_token is not None and "on_token" in inspect.signature(answerer.ask).parameters:
+        if on_token is not None and getattr(answerer, "streams", False):  # an LLM answerer streams its draft
             kwargs["on_token"] = on_token
         answer = answerer.ask(q, **kwargs)
         if not answer.searched:

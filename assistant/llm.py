@@ -73,6 +73,12 @@ class LLMAnswerer:
         if chat_model is None:
             _validate(settings)
 
+    def chat_model(self):
+        """The LangChain chat model, made once (asking the endpoint for its model when none is set)."""
+        if self._chat_model is None:
+            self._chat_model = make_chat_model(self.settings)  # raises: nothing kept, tried again next time
+        return self._chat_model
+
     # -- the answer ----------------------------------------------------------------------------
 
     def ask(
@@ -160,8 +166,7 @@ class LLMAnswerer:
         deadline = time.monotonic() + timeout * TOTAL_TIMEOUT_FACTOR
         parts: list[str] = []
         try:
-            model = self._chat_model or make_chat_model(self.settings)
-            stream = model.stream(messages)
+            stream = self.chat_model().stream(messages)
         except Exception as exc:  # noqa: BLE001 - any client error becomes a one-line warning
             raise LLMUnavailable(self._describe(exc)) from None
         try:
@@ -572,8 +577,8 @@ def check_answer(raw: str, lang: str, passages: list[Hit]) -> CheckedAnswer:
     month_sets = [months(t) for t in support]
     plain = _strip_markers(raw)
     whole_wrong = None
-    if re.search(r"[^\W\d_]{2}", plain) and detect_language(plain, default=lang) != lang:
-        whole_wrong = detect_language(plain, default=lang)
+    if re.search(r"[^\W\d_]{2}", plain) and (found := detect_language(plain, default=lang)) != lang:
+        whole_wrong = found
     kept: list[CheckedSentence] = []
     rejected: list[tuple[str, str]] = []
     saw_refusal = False

@@ -49,7 +49,6 @@ class Hit:
     channels: list[str] = field(default_factory=list)
 
 
-FUSIONS = ("rrf", "rrf-adaptive", "convex-adaptive", "zscore-adaptive")
 DEFAULT_FUSION = "zscore-adaptive"
 ZSCORE_BASE = 0.25  # keyword share when every question term is in the keyword vocabulary
 ZSCORE_ID_BOOST = 0.15  # more for identifiers, numbers, § references
