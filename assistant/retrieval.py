@@ -147,8 +147,9 @@ class Retriever:
         else:
             known = known_share(self._last_terms, self.index.keyword.vocab)
             wk = keyword_weight(question, known) if self._last_terms else 0.0
-        dense_s = dict(dense)
+        dense_s = dict(dense)  # the fusion adds the dense similarity of keyword-only candidates
         kw_s = dict(kw)
+        found = {"dense": set(dense_s), "keyword": set(kw_s)}  # which channel retrieved which chunk
         fused: dict[str, float] = {}
         if fusion == "zscore-adaptive" and mode == "hybrid" and dense and kw:
             fused = self._zscore_fusion(question, dense_s, kw_s, known)
@@ -171,7 +172,7 @@ class Retriever:
         chunks = self.index.manifest.chunks_by_ids(order[: max(4 * k, 40)])
         hits = [
             Hit(chunks[c], fused[c], dense_s.get(c), kw_s.get(c),
-                channels=[ch for ch, s in (("dense", dense_s), ("keyword", kw_s)) if c in s])
+                channels=[ch for ch, ids in found.items() if c in ids])
             for c in order
             if c in chunks
         ]
@@ -196,7 +197,7 @@ class Retriever:
     def _raw_union_scores(
         self, question: str, union: list[str], dense_s: dict[str, float], kw_s: dict[str, float]
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Both channels' raw scores for every candidate either channel found (the missing side filled in)."""
+        """Both channels' raw scores for every candidate either channel found (dense_s gains the missing ones)."""
         missing = [c for c in union if c not in dense_s]
         if missing:
             qvec = self.query_vector(question)

@@ -109,3 +109,19 @@ def test_diversified_top_k_has_no_more_than_three_chunks_per_document(answerer):
     for h in hits:
         per_doc[h.chunk.doc_id] = per_doc.get(h.chunk.doc_id, 0) + 1
     assert max(per_doc.values()) <= 3 and len(per_doc) >= 3
+
+
+def test_search_channels_name_only_the_channels_that_found_the_chunk(answerer, monkeypatch):
+    import assistant.retrieval as retrieval
+
+    monkeypatch.setattr(retrieval, "CANDIDATES", 4)  # few candidates per channel, so the channels disagree
+    r = answerer.retriever
+    q = "40 70 69 01"  # a phone number: the keyword channel finds a chunk the dense channel does not
+    hits = r.search(q, k=4)
+    dense_found = {c for c, _ in r.dense(q, 12)}
+    keyword_found = {c for c, _ in r.keyword(q, 12)}
+    assert any("dense" not in h.channels for h in hits), [h.channels for h in hits]
+    for h in hits:
+        assert ("dense" in h.channels) == (h.chunk.id in dense_found), h.chunk.id
+        assert ("keyword" in h.channels) == (h.chunk.id in keyword_found), h.chunk.id
+        assert h.dense is not None  # keyword-only hits still carry their dense similarity
