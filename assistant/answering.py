@@ -22,6 +22,7 @@ TOP_PASSAGES = 5
 SENTENCE_POOL = 4  # sentences embedded per question (the main cost of `ask` after retrieval)
 TYPED_POOL = 4  # ... plus short lines holding the kind of answer asked for
 SAME_LANGUAGE_POOL = 2  # sentences embedded from passages in the question's own language
+EMBED_WORDS = 32  # a longer sentence is embedded as its window of this many words that holds most question terms
 UNEMBEDDED_PENALTY = 0.04
 COMPOUND_MIN = 9  # shortest question word treated as a possible compound
 COMPOUND_PART = 5  # shortest word counted as its head or tail
@@ -240,6 +241,22 @@ def _sentences(hits: list[Hit]) -> list[_Sentence]:
     return out
 
 
+def _window(sent: _Sentence, terms: set[str], size: int = EMBED_WORDS) -> str:
+    """The sentence, or for a long one its run of `size` words holding most question terms (embedding cost grows with length)."""
+    words = list(re.finditer(r"\S+", sent.text))
+    if len(words) <= size:
+        return sent.text
+    lang = sent.hit.chunk.language or "da"
+    hit = [1 if terms & (set(analyze(w.group(0), lang)) | nordic_keys(w.group(0))) else 0 for w in words]
+    run = sum(hit[:size])
+    best, best_at = run, 0
+    for i in range(size, len(words)):
+        run += hit[i] - hit[i - size]
+        if run > best:
+            best, best_at = run, i - size + 1
+    return sent.text[words[best_at].start() : words[best_at + size - 1].end()]
+
+
 def _extend_list(sent: _Sentence) -> None:
     """A sentence that introduces a list (ends with ':') takes the list lines that follow it."""
     if not sent.text.rstrip().endswith(":"):
@@ -361,7 +378,7 @@ class Answerer:
         qvec = self.retriever.query_vector(question)
         for s in sents:  # without a vector of its own, a sentence is as relevant as its passage, a bit less
             s.dense = (s.hit.dense or 0.0) - UNEMBEDDED_PENALTY
-        vecs = emb.embed_passages([s.text for s in pool]) if pool else []
+        vecs = emb.embed_passages([_window(s, by_lang[s.hit.chunk.language or "da"]) for s in pool]) if pool else []
         for s, v in zip(pool, vecs):
             s.dense = float(np.dot(v, qvec))
             if len(s.text.split()) < 8:  # a short line ("Karen Jespersen") borrows its passage's relevance
