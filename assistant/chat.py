@@ -244,11 +244,10 @@ def llm_complete(answerer: Any, settings: Any, text: str) -> str:
         from .llm import make_chat_model
 
         model = make_chat_model(settings.llm)
+    from .llm import message_text, strip_thinking
+
     out = model.invoke(text)
-    content = getattr(out, "content", out)
-    if isinstance(content, list):  # content blocks
-        content = "".join(b.get("text", "") if isinstance(b, dict) else str(b) for b in content)
-    return re.sub(r"(?s)<think>.*?</think>", "", str(content))
+    return strip_thinking(message_text(getattr(out, "content", out)))
 
 
 # --- slash commands -------------------------------------------------------------------------------------

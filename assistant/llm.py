@@ -177,7 +177,7 @@ class LLMAnswerer:
                     break
                 except Exception as exc:  # noqa: BLE001
                     raise LLMUnavailable(self._describe(exc)) from None
-                text = _chunk_text(getattr(chunk, "content", chunk))
+                text = message_text(getattr(chunk, "content", chunk))
                 if text:
                     parts.append(text)
                     if on_token is not None:
@@ -190,7 +190,7 @@ class LLMAnswerer:
             close = getattr(stream, "close", None)
             if close is not None:
                 close()
-        return _strip_thinking("".join(parts))
+        return strip_thinking("".join(parts))
 
     def _where(self) -> str:
         s = self.settings
@@ -275,7 +275,8 @@ def _served_model(s: LLMSettings) -> str | None:
         return None
 
 
-def _chunk_text(content: object) -> str:
+def message_text(content: object) -> str:
+    """The text of a chat message's content: a string, or its text blocks joined."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):  # content blocks
@@ -284,8 +285,8 @@ def _chunk_text(content: object) -> str:
     return ""
 
 
-def _strip_thinking(text: str) -> str:
-    """Drop a reasoning model's <think>…</think> block."""
+def strip_thinking(text: str) -> str:
+    """Drop a reasoning model's <think>…</think> block (all of it when the reply was cut off inside)."""
     return re.sub(r"<think>.*?(?:</think>|$)", "", text, flags=re.S).strip()
 
 

@@ -112,6 +112,20 @@ def test_llm_mode_condenses_with_the_chat_model(chat, seed_settings):
     assert "101 procent" in reply.answer.answer
 
 
+def test_a_reasoning_models_thinking_is_never_searched(chat, seed_settings):
+    llm = pytest.importorskip("assistant.llm")
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    # a reasoning model cut off inside its <think> block: nothing usable, so the turn's own reading is searched
+    fake = FakeListChatModel(responses=["<think>Brugeren spørger om procentdelen i 2009, altså", "Kommunerne udbetaler 101 procent. [1]"])
+    chat.ask(Q_2009)
+    chat._llm_answerer = llm.LLMAnswerer(chat.retriever, seed_settings.llm, chat_model=fake)
+    chat.llm = True
+    reply = chat.ask("Og hvor mange procent er det?")
+    assert "think" not in reply.answer.searched and "Brugeren" not in reply.answer.searched
+    assert "procent" in reply.answer.searched
+
+
 # --- commands and sessions ------------------------------------------------------------------------------
 
 
