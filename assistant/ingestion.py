@@ -308,6 +308,7 @@ def ingest(
                 near = _near_duplicates(run)
                 m = run.m
                 replaced = m.chunk_ids_replaced([*(d.doc_id for d in removed_docs), *run.docs_to_remove])
+                written, since = m.staged_doc_ids(), m.generation  # what the keyword index must re-read
                 with m.transaction():
                     for doc_id in [*(d.doc_id for d in removed_docs), *run.docs_to_remove]:
                         m.remove_document(doc_id)
@@ -331,7 +332,7 @@ def ingest(
                     _fault("in-commit")
                 report.removed = len(removed_docs) + len(removed_aliases)
                 _fault("after-commit")
-                index.refresh_derived()
+                index.refresh_derived(written, since)
                 _fault("after-refresh")
             elif _keyword_lags(index):
                 index.refresh_derived()  # a previous run was killed between its commit and this step
@@ -684,6 +685,7 @@ def remove_paths(paths: Iterable[Path], settings: Settings) -> int:
             aliases = [a for a in index.manifest.aliases().values() if hit(a["path"], a["source"])]
             if not docs and not aliases:
                 return 0
+            since = index.manifest.generation
             with index.manifest.transaction():
                 for d in docs:
                     index.manifest.remove_document(d.doc_id)
@@ -692,7 +694,7 @@ def remove_paths(paths: Iterable[Path], settings: Settings) -> int:
                 index.manifest.set_meta("generation", index.manifest.generation + 1)
                 index.manifest.set_meta("last_ingest", now_iso())
                 index.manifest.set_meta(PENDING_META, "1")  # until their vectors are gone
-            index.refresh_derived()
+            index.refresh_derived(set(), since)
             _collect_garbage(index)
             index.manifest.set_meta(PENDING_META, "0")
             return len(docs) + len(aliases)

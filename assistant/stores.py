@@ -247,6 +247,19 @@ class Manifest:
         for cid, t in self.db.execute("SELECT id, terms FROM chunks ORDER BY doc_id, seq"):
             yield cid, t.split()
 
+    def chunk_order(self) -> list[tuple[str, str]]:
+        """(chunk id, document id) of every chunk, in the order of chunk_terms()."""
+        return self.db.execute("SELECT id, doc_id FROM chunks ORDER BY doc_id, seq").fetchall()
+
+    def terms_of(self, ids: Iterable[str]) -> Iterator[tuple[str, list[str]]]:
+        """The keyword terms of the given chunks."""
+        for cid, t in self._rows_in("SELECT id, terms FROM chunks WHERE id", ids):
+            yield cid, t.split()
+
+    def staged_doc_ids(self) -> set[str]:
+        """The ids of the documents staged for the next commit."""
+        return {r[0] for r in self.db.execute("SELECT doc_id FROM temp.stage_documents")}
+
     def chunk_ids(self) -> set[str]:
         """The ids of every chunk."""
         return {r[0] for r in self.db.execute("SELECT id FROM chunks")}
@@ -693,11 +706,12 @@ class KeywordIndex:
 
     def __init__(
         self, ids: list[str], vocab: dict[str, int], csc: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
-        generation: int,
+        generation: int, terms: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         self.ids = ids
         self.vocab = vocab
         self.csc = csc  # (data, indices, indptr): column t holds the BM25 score of term t in each chunk
+        self.terms = terms  # (term ids of every chunk end to end, terms per chunk): what update() starts from
         self._positions: dict[str, int] | None = None
         self._last: tuple[tuple[str, ...], np.ndarray | None] | None = None  # the last query's scores
         self.generation = generation
@@ -719,20 +733,59 @@ class KeywordIndex:
             ids.append(cid)
             flat.extend(map(vocab.__getitem__, terms))
             lengths.append(len(terms))
+        return cls._from_terms(ids, dict(vocab), _int32(flat), _int32(lengths), generation)
+
+    @classmethod
+    def update(cls, old: KeywordIndex, ids: list[str], fresh: dict[str, list[str]], generation: int) -> KeywordIndex:
+        """The index after a change: `ids` in order, terms from `old` except the `fresh` chunks' (new or re-read).
+
+        Equal to a full build (same vocabulary, same scores) without reading every chunk's terms again.
+        """
+        assert old.terms is not None
+        flat_old, len_old = old.terms
+        off_old = np.zeros(len(len_old) + 1, dtype=np.int64)
+        np.cumsum(len_old, out=off_old[1:])
+        pos = {cid: i for i, cid in enumerate(old.ids)}
+        vocab = dict(old.vocab)
+        extra = array("i")
+        start = np.empty(len(ids), dtype=np.int64)  # where each chunk's terms start in old terms + extra
+        lens = np.empty(len(ids), dtype=np.int64)
+        for i, cid in enumerate(ids):
+            terms = fresh.get(cid)
+            if terms is None:
+                r = pos[cid]
+                start[i], lens[i] = off_old[r], len_old[r]
+            else:
+                start[i], lens[i] = len(flat_old) + len(extra), len(terms)
+                extra.extend(vocab.setdefault(t, len(vocab)) for t in terms)
+        source = np.concatenate([np.asarray(flat_old, dtype=np.int32), _int32(extra)])
+        flat = source[np.repeat(start - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))]
+        used = np.bincount(flat, minlength=len(vocab)) > 0
+        if not used.all():  # terms no chunk holds any more leave the vocabulary, as in a full build
+            new_id = np.cumsum(used) - 1
+            flat = new_id[flat].astype(np.int32)
+            vocab = {t: int(new_id[i]) for t, i in vocab.items() if used[i]}
+        return cls._from_terms(ids, vocab, flat, lens.astype(np.int32), generation)
+
+    @classmethod
+    def _from_terms(
+        cls, ids: list[str], vocab: dict[str, int], flat: np.ndarray, lengths: np.ndarray, generation: int
+    ) -> KeywordIndex:
+        """BM25 scores from every chunk's term ids laid end to end (`lengths` terms per chunk)."""
         if not ids:
             return cls(ids, {}, None, generation)
         n = len(ids)
-        lens = np.frombuffer(lengths, dtype=np.int32).astype(np.float64)
-        doc = np.repeat(np.arange(n, dtype=np.int64), lens.astype(np.int64))
+        lens = lengths.astype(np.float64)
+        doc = np.repeat(np.arange(n, dtype=np.int64), lengths.astype(np.int64))
         # (term, chunk) pairs sorted term-major: each term's column in CSC order, with its term frequency
-        pair, tf = np.unique(np.frombuffer(flat, dtype=np.int32).astype(np.int64) * n + doc, return_counts=True)
+        pair, tf = np.unique(flat.astype(np.int64) * n + doc, return_counts=True)
         term, chunk = pair // n, pair % n
         df = np.bincount(term, minlength=len(vocab))
         idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
         norm = BM25_K1 * (1 - BM25_B + BM25_B * lens[chunk] / max(lens.mean(), 1e-9))
         data = (idf[term] * (tf / (norm + tf))).astype(np.float32)
         indptr = np.concatenate([[0], np.cumsum(df)]).astype(np.int64)
-        return cls(ids, dict(vocab), (data, chunk.astype(np.int32), indptr), generation)
+        return cls(ids, vocab, (data, chunk.astype(np.int32), indptr), generation, (flat, lengths))
 
     def save(self, directory: Path) -> None:
         """Write the index next to the manifest, replacing the old one in one rename."""
@@ -743,6 +796,9 @@ class KeywordIndex:
         if self.ids:  # the score matrix in the files and layout bm25s uses
             for name, arr in zip(("data", "indices", "indptr"), self.csc):
                 np.save(tmp / f"{name}.csc.index.npy", arr)
+            if self.terms is not None:
+                np.save(tmp / "terms.npy", self.terms[0])
+                np.save(tmp / "lengths.npy", self.terms[1])
             (tmp / "vocab.index.json").write_text(json.dumps(self.vocab, ensure_ascii=False))
         (tmp / "ids.json").write_text(json.dumps({"generation": self.generation, "ids": self.ids}))
         _swap_dir(tmp, directory)
@@ -756,8 +812,11 @@ class KeywordIndex:
             return None
 
     @classmethod
-    def load(cls, directory: Path) -> KeywordIndex | None:
-        """The saved index, or None when it is missing or unreadable (numpy only, no bm25s)."""
+    def load(cls, directory: Path, with_terms: bool = False) -> KeywordIndex | None:
+        """The saved index, or None when it is missing or unreadable (numpy only, no bm25s).
+
+        with_terms also reads the chunks' term ids for update() (None there when an older index lacks them).
+        """
         try:
             meta = json.loads((directory / "ids.json").read_text())
             ids = meta["ids"]
@@ -765,7 +824,12 @@ class KeywordIndex:
                 return cls([], {}, None, int(meta["generation"]))
             vocab = json.loads((directory / "vocab.index.json").read_text(encoding="utf-8"))
             csc = tuple(np.load(directory / f"{n}.csc.index.npy", mmap_mode="r") for n in ("data", "indices", "indptr"))
-            return cls(ids, vocab, csc, int(meta["generation"]))  # type: ignore[arg-type]
+            terms = None
+            if with_terms and (directory / "terms.npy").exists():
+                terms = (np.load(directory / "terms.npy", mmap_mode="r"), np.load(directory / "lengths.npy"))
+                if len(terms[1]) != len(ids) or len(terms[0]) != int(terms[1].sum()):
+                    terms = None
+            return cls(ids, vocab, csc, int(meta["generation"]), terms)  # type: ignore[arg-type]
         except (OSError, ValueError, KeyError):
             return None
 
@@ -810,6 +874,11 @@ class KeywordIndex:
             mask = np.fromiter((cid in allowed for cid in self.ids), dtype=bool, count=len(self.ids))
             scores = np.where(mask, scores, 0.0)
         return _top_k(self.ids, scores, k, positive=True)
+
+
+def _int32(values: array) -> np.ndarray:
+    """An array('i') as numpy int32 (empty ones too)."""
+    return np.frombuffer(values, dtype=np.int32) if len(values) else np.zeros(0, dtype=np.int32)
 
 
 def _top_k(ids: Sequence[str], scores: np.ndarray, k: int, positive: bool = False) -> list[tuple[str, float]]:
@@ -1003,21 +1072,34 @@ class Index:
             return None
         return m
 
-    def refresh_derived(self) -> None:
+    def refresh_derived(self, changed_docs: set[str] | None = None, since: int | None = None) -> None:
         """Rebuild the files derived from the manifest after every committed change.
 
-        The dense mirror first, the keyword index last: a run killed in between leaves the keyword
-        index lagging, which the next ingest notices and repairs (both files are rebuilt).
+        When the saved keyword index was built for generation `since` and only `changed_docs` were
+        written since (besides removals), it is updated from its saved terms; otherwise rebuilt from
+        every chunk's. The dense mirror first, the keyword index last: a run killed in between leaves
+        the keyword index lagging, which the next ingest notices and repairs (both files are rebuilt).
         """
         if self.manifest.get_meta("vectors") != self.vector_location:
             self.manifest.set_meta("vectors", self.vector_location)
         gen = self.manifest.generation
-        kw = KeywordIndex.build(self.manifest.chunk_terms(), gen)
-        self._refresh_mirror(kw.ids, gen)
+        order = self.manifest.chunk_order()
+        ids = [c for c, _ in order]
+        old = None
+        if changed_docs is not None and since is not None:
+            old = KeywordIndex.load(self.dir / KEYWORD_DIR, with_terms=True)
+        if old is not None and old.generation == since and old.terms is not None:
+            known = set(old.ids)
+            fresh = [c for c, d in order if d in changed_docs or c not in known]
+            kw = KeywordIndex.update(old, ids, dict(self.manifest.terms_of(fresh)), gen)
+        else:
+            kw = KeywordIndex.build(self.manifest.chunk_terms(), gen)
+        del old
+        self._refresh_mirror(ids, [d for _, d in order], gen)
         kw.save(self.dir / KEYWORD_DIR)
         self._keyword = kw
 
-    def _refresh_mirror(self, ids: list[str], generation: int) -> None:
+    def _refresh_mirror(self, ids: list[str], doc_ids: list[str], generation: int) -> None:
         """Write the dense mirror for these chunk ids: rows of the previous mirror are reused, new ones read from Chroma."""
         directory = self.dir / DENSE_DIR
         model = self.model
@@ -1027,7 +1109,6 @@ class Index:
             self._mirror = None
             return
         dim = int(self.manifest.get_meta("dim") or 0)
-        doc_of = dict(self.manifest.db.execute("SELECT id, doc_id FROM chunks"))
         vectors = np.zeros((len(ids), dim), dtype=np.float32)
         old = DenseMirror.load(directory)
         missing = list(range(len(ids)))
@@ -1046,7 +1127,7 @@ class Index:
             for i in missing:
                 vectors[i] = got[ids[i]]
         del old
-        DenseMirror.write(directory, generation, model, ids, [doc_of[c] for c in ids], vectors)
+        DenseMirror.write(directory, generation, model, ids, doc_ids, vectors)
         self._mirror = None
 
     @contextmanager

@@ -77,3 +77,44 @@ def test_incremental_ingest_counts(tmp_path, corpus_copy):
     third = json.loads(run_cli("ingest", str(corpus_copy), "--index", str(index), "--json").stdout)
     assert (third["added"], third["removed"], third["unchanged"]) == (1, 1, 4)
     assert third["embedded"] == third["chunks"]
+
+
+def test_keyword_index_is_updated_in_place_and_equals_a_full_build(tmp_path, corpus_copy, monkeypatch):
+    import numpy as np
+
+    from assistant.config import Settings
+    from assistant.ingestion import ingest, remove_paths
+    from assistant.language import analyze
+    from assistant.stores import KEYWORD_DIR, Index, KeywordIndex
+
+    settings = Settings(index_dir=tmp_path / "kw")
+    ingest([corpus_copy], settings)
+    changed = corpus_copy / "da-2010-11-30-pressemeddelelse-kommuner-styrker-samarbejdet.txt"
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n\nTillæg: Zanzibarordningen gælder fra 2012.\n", encoding="utf-8")
+    (corpus_copy / "noter.txt").write_text("Kommunalbestyrelsen vedtog en ny frivillighedspolitik for Aarhus Kommune.", encoding="utf-8")
+    (corpus_copy / "da-2010-10-08-pressemeddelelse-civilsamfundsstrategi.txt").unlink()
+
+    def no_full_build(*args, **kwargs):
+        raise AssertionError("a small change rebuilt the keyword index from every chunk")
+
+    with monkeypatch.context() as mp:  # the update must not fall back to reading every chunk's terms
+        mp.setattr(KeywordIndex, "build", no_full_build)
+        report = ingest([corpus_copy], settings)
+        assert (report.added, report.updated, report.removed) == (1, 1, 1)
+        assert remove_paths([corpus_copy / "noter.txt"], settings) == 1
+
+    index = Index(settings.index_dir)
+    try:
+        saved = KeywordIndex.load(settings.index_dir / KEYWORD_DIR)
+        full = KeywordIndex.build(index.manifest.chunk_terms(), index.manifest.generation)
+        assert saved is not None and saved.generation == index.manifest.generation
+        assert saved.ids == full.ids and set(saved.vocab) == set(full.vocab)
+        assert "aarhus" not in saved.vocab  # the removed note held the only "Aarhus"
+        for q in ["Zanzibarordningen 2012", "§ 18 støtte kommunerne", "frivillighedspolitik Frederiksberg", "Aarhus"]:
+            ours, theirs = saved.scores(analyze(q, "da")), full.scores(analyze(q, "da"))
+            assert (ours is None) == (theirs is None), q
+            if ours is not None:
+                assert np.allclose(ours, theirs, atol=1e-6), q
+        assert saved.search(analyze("Zanzibarordningen", "da"), 3)[0][0].startswith("da-2010-11-30")
+    finally:
+        index.close()
