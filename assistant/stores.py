@@ -1002,6 +1002,7 @@ class Index:
         self.vectors.mirror = self.dense_mirror
         self._keyword: KeywordIndex | None = None
         self._mirror: DenseMirror | None = None
+        self._mirror_read_at: int | None = None  # the generation the saved mirror was last read at
 
     def collection_name(self, chroma_url: str | None) -> str:
         """`chunks` in the local chroma/ folder; `policy-assistant-<index id>` on a (shared) server."""
@@ -1065,9 +1066,9 @@ class Index:
             return None
         gen = self.manifest.generation
         m = self._mirror
-        if m is None or m.generation != gen:
+        if (m is None or m.generation != gen) and self._mirror_read_at != gen:  # a stale one is read once
             m = DenseMirror.load(self.dir / DENSE_DIR)
-            self._mirror = m
+            self._mirror, self._mirror_read_at = m, gen
         if m is None or m.generation != gen or m.model != self.model:
             return None
         return m
@@ -1106,7 +1107,7 @@ class Index:
         if self.vectors.url or model is None:
             if directory.exists():
                 shutil.rmtree(directory, ignore_errors=True)  # server mode: Chroma answers every query
-            self._mirror = None
+            self._mirror = self._mirror_read_at = None
             return
         dim = int(self.manifest.get_meta("dim") or 0)
         vectors = np.zeros((len(ids), dim), dtype=np.float32)
@@ -1122,13 +1123,13 @@ class Index:
         if missing:
             got = self.vectors.get_vectors_from_chroma([ids[i] for i in missing])
             if len(got) < len(missing) or any(len(v) != dim for v in got.values()):
-                self._mirror = None
+                self._mirror = self._mirror_read_at = None
                 return  # Chroma lacks vectors the manifest names: leave the mirror stale (never used)
             for i in missing:
                 vectors[i] = got[ids[i]]
         del old
         DenseMirror.write(directory, generation, model, ids, doc_ids, vectors)
-        self._mirror = None
+        self._mirror = self._mirror_read_at = None
 
     @contextmanager
     def writer_lock(self) -> Iterator[None]:
