@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .embedding import Embedder, canonical_model_name, get_embedder
-from .language import query_terms
+from .language import query_languages, query_terms
 from .stores import ChunkRecord, Index
 
 RRF_K = 60
@@ -191,8 +191,28 @@ class Retriever:
         """
         alpha = fusion_share(question, known)
         union, zd, zk = self._standardised(question, dense_s, kw_s)
+        zk = self._cross_language_keyword(question, union, zd, zk)
         f = (1 - alpha) * zd + alpha * zk
         return {c: float(v) for c, v in zip(union, f)}
+
+    def _cross_language_keyword(self, question: str, union: list[str], zd: np.ndarray, zk: np.ndarray) -> np.ndarray:
+        """Keyword z-scores where candidates in a language the question is not read in get an estimate.
+
+        BM25 cannot match words across languages, so such a candidate's keyword score says nothing about
+        it (a Danish question's keyword score of a Swedish passage is low whatever the passage says). It
+        gets the keyword z-score its dense z-score predicts instead: the dense z-score times the two
+        channels' correlation over the question's own-language candidates (no tuned constant).
+        """
+        qlangs = set(query_languages(question))
+        langs = self.index.manifest.chunk_languages(union)
+        other = np.fromiter((langs.get(c) not in qlangs and langs.get(c) is not None for c in union), dtype=bool, count=len(union))
+        if not other.any():
+            return zk
+        same = ~other
+        rho = 0.0
+        if same.sum() > 2 and zd[same].std() > 1e-9 and zk[same].std() > 1e-9:
+            rho = max(0.0, float(np.corrcoef(zd[same], zk[same])[0, 1]))
+        return np.where(other, rho * zd, zk)
 
     def _raw_union_scores(
         self, question: str, union: list[str], dense_s: dict[str, float], kw_s: dict[str, float]

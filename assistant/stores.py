@@ -230,6 +230,11 @@ class Manifest:
         """Chunks for the given ids that the manifest knows (unknown ids are left out)."""
         return {r[0]: ChunkRecord(*r) for r in self._rows_in(f"{self._CHUNK_SELECT} WHERE c.id", ids)}
 
+    def chunk_languages(self, ids: Iterable[str]) -> dict[str, str | None]:
+        """The language of each given chunk's document."""
+        sql = "SELECT c.id, d.language FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.id"
+        return dict(self._rows_in(sql, ids))
+
     def _rows_in(self, sql: str, values: Iterable[str]) -> Iterator[tuple]:
         """Rows of `sql IN (values)`, in batches below SQLite's limit on bound parameters."""
         values = list(values)

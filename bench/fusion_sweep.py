@@ -13,6 +13,9 @@ change one thing in the shipped z-score fusion:
   xling:id   ... except the identifier/number boost
   xmaj:0     as xling:0, but against the language most of the top 5 dense passages are in
   both:C     margin:C and xling:0 together
+  nofill     a candidate in a language the question is not analysed in keeps its own keyword z (before
+             2026-11-24; shipped: the dense z times the channels' correlation over the other candidates)
+  xcand:R    ... takes R times its dense z instead (xcand:mean: 0, the candidates' mean)
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from assistant.evaluation import (  # noqa: E402
     ndcg_at,
 )
 from assistant.ingestion import ingest  # noqa: E402
-from assistant.language import detect_language  # noqa: E402
+from assistant.language import detect_language, query_languages  # noqa: E402
 from assistant.retrieval import Retriever  # noqa: E402
 from assistant.stores import Index  # noqa: E402
 
@@ -130,6 +133,13 @@ def variant(name: str, arg: str):
             if detect_language(question) != lang:
                 ident = arg == "id" and retrieval._IDENTIFIER.search(question)
                 alpha = retrieval.ZSCORE_ID_BOOST if ident else 0.0
+        if name == "xcand":  # a candidate in a language the question is not read in: a fixed share of its dense z
+            qlangs = set(query_languages(question))
+            langs = self.index.manifest.chunk_languages(union)
+            other = np.array([langs.get(c) not in qlangs for c in union])
+            zk = np.where(other, 0.0 if arg == "mean" else float(arg or 1) * zd, zk)
+        elif name != "nofill":  # as shipped: the keyword z-score the dense one predicts
+            zk = self._cross_language_keyword(question, union, zd, zk)
         if name in ("margin", "both"):
             def margin(z):
                 return float(np.diff(np.sort(z)[-2:])[0]) if len(z) > 1 else 0.0

@@ -125,3 +125,11 @@ def test_search_channels_name_only_the_channels_that_found_the_chunk(answerer, m
         assert ("dense" in h.channels) == (h.chunk.id in dense_found), h.chunk.id
         assert ("keyword" in h.channels) == (h.chunk.id in keyword_found), h.chunk.id
         assert h.dense is not None  # keyword-only hits still carry their dense similarity
+
+
+def test_cross_lingual_question_ranks_the_answering_passage_first(answerer):
+    # Danish question, Swedish answer: BM25 cannot match across languages, so the keyword channel must not
+    # push the answering passage below another passage of the same circular
+    q = "Hvornår skulle de svenske kommuner senest svare, hvis de ville være med i projektet om frivilligt socialt arbejde?"
+    top = answerer.retriever.search(q, k=5)[0]
+    assert top.chunk.doc_id == CIRCULAR and "1 oktober 1997" in top.chunk.text
