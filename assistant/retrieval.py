@@ -52,6 +52,8 @@ class Hit:
 DEFAULT_FUSION = "zscore-adaptive"
 ZSCORE_BASE = 0.25  # keyword share when every question term is in the keyword vocabulary
 ZSCORE_ID_BOOST = 0.15  # more for identifiers, numbers, § references
+ZSCORE_EXACT_ID = 0.5  # the share when the question holds a joined identifier the index knows ("1997:145")
+_JOINED_ID = re.compile(r"\d+[-:/.]\d+")
 
 
 def known_share(terms: list[str], vocab: dict) -> float:
@@ -190,18 +192,23 @@ class Retriever:
         share grows with how much of the question the keyword vocabulary knows.
         """
         alpha = fusion_share(question, known)
+        vocab = self.index.keyword.vocab
+        if any(_JOINED_ID.fullmatch(t) and t in vocab for t in self._last_terms):
+            alpha = max(alpha, ZSCORE_EXACT_ID)  # a case or circular number names its document in any language
         union, zd, zk = self._standardised(question, dense_s, kw_s)
         zk = self._cross_language_keyword(question, union, zd, zk)
         f = (1 - alpha) * zd + alpha * zk
         return {c: float(v) for c, v in zip(union, f)}
 
     def _cross_language_keyword(self, question: str, union: list[str], zd: np.ndarray, zk: np.ndarray) -> np.ndarray:
-        """Keyword z-scores where candidates in a language the question is not read in get an estimate.
+        """Keyword z-scores in which candidates in a language the question is not read in get an estimate.
 
-        BM25 cannot match words across languages, so such a candidate's keyword score says nothing about
-        it (a Danish question's keyword score of a Swedish passage is low whatever the passage says). It
+        BM25 cannot rank passages in another language: stems differ, so the passage that answers may share
+        none with the question while another passage shares a cognate or a name by chance. Such a candidate
         gets the keyword z-score its dense z-score predicts instead: the dense z-score times the two
-        channels' correlation over the question's own-language candidates (no tuned constant).
+        channels' correlation over the question's own-language candidates (no tuned constant). Numbers and
+        identifiers ("J.nr. 2008-1550") match across languages, so with one in the question a higher real
+        keyword z-score stays.
         """
         qlangs = set(query_languages(question))
         langs = self.index.manifest.chunk_languages(union)
@@ -212,7 +219,10 @@ class Retriever:
         rho = 0.0
         if same.sum() > 2 and zd[same].std() > 1e-9 and zk[same].std() > 1e-9:
             rho = max(0.0, float(np.corrcoef(zd[same], zk[same])[0, 1]))
-        return np.where(other, rho * zd, zk)
+        guess = rho * zd
+        if _IDENTIFIER.search(question):  # numbers and identifiers match across languages: a real match stays
+            guess = np.maximum(zk, guess)
+        return np.where(other, guess, zk)
 
     def _raw_union_scores(
         self, question: str, union: list[str], dense_s: dict[str, float], kw_s: dict[str, float]

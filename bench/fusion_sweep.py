@@ -16,6 +16,7 @@ change one thing in the shipped z-score fusion:
   nofill     a candidate in a language the question is not analysed in keeps its own keyword z (before
              2026-11-24; shipped: the dense z times the channels' correlation over the other candidates)
   xcand:R    ... takes R times its dense z instead (xcand:mean: 0, the candidates' mean)
+  nojoined   no keyword share of 0.5 for a joined identifier of the question that the index holds
 """
 
 from __future__ import annotations
@@ -118,6 +119,10 @@ def variant(name: str, arg: str):
 
     def fusion(self, question, dense_s, kw_s, known):
         alpha = retrieval.fusion_share(question, known)
+        if name != "nojoined" and any(
+            retrieval._JOINED_ID.fullmatch(t) and t in self.index.keyword.vocab for t in self._last_terms
+        ):  # as shipped: a joined identifier of the question ("1997:145") the keyword index holds
+            alpha = max(alpha, retrieval.ZSCORE_EXACT_ID)
         union, zd, zk = self._standardised(question, dense_s, kw_s)
         if name == "topn":
             d, k = self._raw_union_scores(question, union, dense_s, kw_s)
@@ -136,7 +141,7 @@ def variant(name: str, arg: str):
         if name == "xcand":  # a candidate in a language the question is not read in: a fixed share of its dense z
             qlangs = set(query_languages(question))
             langs = self.index.manifest.chunk_languages(union)
-            other = np.array([langs.get(c) not in qlangs for c in union])
+            other = np.array([langs.get(c) not in qlangs and langs.get(c) is not None for c in union])
             zk = np.where(other, 0.0 if arg == "mean" else float(arg or 1) * zd, zk)
         elif name != "nofill":  # as shipped: the keyword z-score the dense one predicts
             zk = self._cross_language_keyword(question, union, zd, zk)
