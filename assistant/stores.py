@@ -1007,7 +1007,7 @@ class Index:
         self.vectors.mirror = self.dense_mirror
         self._keyword: KeywordIndex | None = None
         self._mirror: DenseMirror | None = None
-        self._mirror_read_at: int | None = None  # the generation the saved mirror was last read at
+        self._mirror_read_at: tuple | None = None  # (generation, file identity) the saved mirror was last read at
 
     def collection_name(self, chroma_url: str | None) -> str:
         """`chunks` in the local chroma/ folder; `policy-assistant-<index id>` on a (shared) server."""
@@ -1071,9 +1071,15 @@ class Index:
             return None
         gen = self.manifest.generation
         m = self._mirror
-        if (m is None or m.generation != gen) and self._mirror_read_at != gen:  # a stale one is read once
-            m = DenseMirror.load(self.dir / DENSE_DIR)
-            self._mirror, self._mirror_read_at = m, gen
+        if m is None or m.generation != gen:  # a stale mirror is read again only when its files change
+            try:
+                st = os.stat(self.dir / DENSE_DIR / "meta.json")
+                seen: tuple = (gen, st.st_ino, st.st_mtime_ns)
+            except OSError:
+                seen = (gen, None, None)
+            if seen != self._mirror_read_at:
+                m = DenseMirror.load(self.dir / DENSE_DIR)
+                self._mirror, self._mirror_read_at = m, seen
         if m is None or m.generation != gen or m.model != self.model:
             return None
         return m
@@ -1094,9 +1100,11 @@ class Index:
         old = None
         if changed_docs is not None and since is not None:
             old = KeywordIndex.load(self.dir / KEYWORD_DIR, with_terms=True)
+        fresh: list[str] | None = None
         if old is not None and old.generation == since and old.terms is not None:
             known = set(old.ids)
             fresh = [c for c, d in order if d in changed_docs or c not in known]
+        if fresh is not None and len(fresh) <= max(len(ids) // 2, 20_000):  # else stream all terms (memory)
             kw = KeywordIndex.update(old, ids, dict(self.manifest.terms_of(fresh)), gen)
         else:
             kw = KeywordIndex.build(self.manifest.chunk_terms(), gen)

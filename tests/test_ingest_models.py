@@ -93,6 +93,12 @@ def test_keyword_index_is_updated_in_place_and_equals_a_full_build(tmp_path, cor
     changed.write_text(changed.read_text(encoding="utf-8") + "\n\nTillæg: Zanzibarordningen gælder fra 2012.\n", encoding="utf-8")
     (corpus_copy / "noter.txt").write_text("Kommunalbestyrelsen vedtog en ny frivillighedspolitik for Aarhus Kommune.", encoding="utf-8")
     (corpus_copy / "da-2010-10-08-pressemeddelelse-civilsamfundsstrategi.txt").unlink()
+    # same text, another language: the same chunk ids, but their terms are stemmed anew (Swedish)
+    sidecar = corpus_copy / "metadata.yaml"
+    meta = sidecar.read_text(encoding="utf-8")
+    entry = meta.index("da-2010-frederiksberg-frivillighedspolitik.txt:")
+    at = meta.index("language: da", entry)
+    sidecar.write_text(meta[:at] + "language: sv" + meta[at + len("language: da") :], encoding="utf-8")
 
     def no_full_build(*args, **kwargs):
         raise AssertionError("a small change rebuilt the keyword index from every chunk")
@@ -100,7 +106,7 @@ def test_keyword_index_is_updated_in_place_and_equals_a_full_build(tmp_path, cor
     with monkeypatch.context() as mp:  # the update must not fall back to reading every chunk's terms
         mp.setattr(KeywordIndex, "build", no_full_build)
         report = ingest([corpus_copy], settings)
-        assert (report.added, report.updated, report.removed) == (1, 1, 1)
+        assert (report.added, report.updated, report.removed) == (1, 2, 1)
         assert remove_paths([corpus_copy / "noter.txt"], settings) == 1
 
     index = Index(settings.index_dir)
