@@ -17,6 +17,8 @@ change one thing in the shipped z-score fusion:
              2026-11-24; shipped: the dense z times the channels' correlation over the other candidates)
   xcand:R    ... takes R times its dense z instead (xcand:mean: 0, the candidates' mean)
   nojoined   no keyword share of 0.5 for a joined identifier of the question that the index holds
+  logkw:S    keyword scores as log(1 + S·score) before standardising; sqrtkw: as √score
+  rankz      both channels as normal scores of their ranks instead of z-scores of their scores
 """
 
 from __future__ import annotations
@@ -124,6 +126,19 @@ def variant(name: str, arg: str):
         ):  # as shipped: a joined identifier of the question ("1997:145") the keyword index holds
             alpha = max(alpha, retrieval.ZSCORE_EXACT_ID)
         union, zd, zk = self._standardised(question, dense_s, kw_s)
+        if name in ("logkw", "sqrtkw", "rankz"):  # the keyword scores transformed before standardising
+            d, k = self._raw_union_scores(question, union, dense_s, kw_s)
+            if name == "logkw":
+                zk = retrieval.standardise(np.log1p(k * float(arg or 1)))
+            elif name == "sqrtkw":
+                zk = retrieval.standardise(np.sqrt(k))
+            else:  # both channels by rank (normal scores of the ranks)
+                from statistics import NormalDist
+                nd = NormalDist()
+                def rz(x):
+                    r = np.argsort(np.argsort(-x))
+                    return np.array([-nd.inv_cdf((i + 0.5) / len(x)) for i in r])
+                zd, zk = rz(d), rz(k)
         if name == "topn":
             d, k = self._raw_union_scores(question, union, dense_s, kw_s)
             zd, zk = (retrieval.standardise(x, np.sort(x)[-int(arg):]) for x in (d, k))
