@@ -757,14 +757,11 @@ class Chat:
             if same is not None:  # two citations in one passage: show it once, both quotes marked
                 same.marks.append((c.n, c.start - same.start, c.end - same.start))
                 continue
-            text = manifest.document_text(c.doc_id)
-            if text is None:
-                raise AssistantError(f"{c.source}: no longer in the index")
+            text = self._document_text(c)
             chunks = [k for k in manifest.chunks_of(c.doc_id) if k.start < c.end and c.start < k.end]
             start = min([k.start for k in chunks] + [c.start])
             end = max([k.end for k in chunks] + [c.end])
-            out.append(Passage(c.n, c.doc_id, c.title, c.source, c.page, start, end, text[start:end],
-                               c.start - start, c.end - start, ans.language, [(c.n, c.start - start, c.end - start)]))
+            out.append(_passage(c, ans.language, text, start, end))
         return out
 
     def open(self, n: int, context: int = 1500) -> Passage:
@@ -775,9 +772,7 @@ class Chat:
             nums = ", ".join(str(c.n) for c in cites) or "none"
             raise QuestionError(f"no citation [{n}] in the last answer (citations: {nums})")
         c = match[0]
-        text = self.retriever.index.manifest.document_text(c.doc_id)
-        if text is None:
-            raise AssistantError(f"{c.source}: no longer in the index")
+        text = self._document_text(c)
         start = max(0, c.start - context)
         end = min(len(text), c.end + context)
         if start > 0:
@@ -786,8 +781,13 @@ class Chat:
         if end < len(text):
             brk = text.rfind("\n\n", c.end, end)
             end = brk if brk != -1 else end
-        return Passage(c.n, c.doc_id, c.title, c.source, c.page, start, end, text[start:end],
-                       c.start - start, c.end - start, ans.language, [(c.n, c.start - start, c.end - start)])
+        return _passage(c, ans.language, text, start, end)
+
+    def _document_text(self, c: Any) -> str:
+        text = self.retriever.index.manifest.document_text(c.doc_id)
+        if text is None:
+            raise AssistantError(f"{c.source}: no longer in the index")
+        return text
 
     def transcript(self) -> str:
         """The conversation as Markdown: each question, what was searched, the answer and its sources."""
@@ -862,6 +862,12 @@ class Chat:
                 break
             view.show(reply, self)
         return 0
+
+
+def _passage(c: Any, language: str, text: str, start: int, end: int) -> Passage:
+    """Citation c's passage text[start:end], its quote marked."""
+    return Passage(c.n, c.doc_id, c.title, c.source, c.page, start, end, text[start:end],
+                   c.start - start, c.end - start, language, [(c.n, c.start - start, c.end - start)])
 
 
 def open_store(settings: Any) -> SessionStore:
