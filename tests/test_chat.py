@@ -224,13 +224,19 @@ def test_list_and_resume(seed_settings, tmp_path):
     assert r.returncode == 1 and "no chat session 999" in r.stderr
 
 
-def test_terminal_session_end_to_end(seed_settings, tmp_path):
+def _terminal_chat(index_dir, tmp_path, columns: int, timeout: int):
+    """`assistant chat` in a real pseudo-terminal (pexpect), with its own data folder."""
     pexpect = pytest.importorskip("pexpect")
-    env = {**os.environ, **_env(tmp_path), "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm", "COLUMNS": "220"}
+    env = {**os.environ, **_env(tmp_path), "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm", "COLUMNS": str(columns)}
     child = pexpect.spawn(
-        sys.executable, ["-m", "assistant", "chat", "--index", str(seed_settings.index_dir)],
-        cwd=str(ROOT), env=env, encoding="utf-8", timeout=90, dimensions=(50, 220),
+        sys.executable, ["-m", "assistant", "chat", "--index", str(index_dir)],
+        cwd=str(ROOT), env=env, encoding="utf-8", timeout=timeout, dimensions=(50, columns),
     )
+    return pexpect, child
+
+
+def test_terminal_session_end_to_end(seed_settings, tmp_path):
+    pexpect, child = _terminal_chat(seed_settings.index_dir, tmp_path, 220, 90)
     ansi = r"(?:\x1b\[[0-9;?]*[A-Za-z])*"
     try:
         child.expect("/help for commands")
@@ -268,12 +274,7 @@ def test_terminal_session_end_to_end(seed_settings, tmp_path):
 
 
 def test_ctrl_d_leaves_with_status_zero(seed_settings, tmp_path):
-    pexpect = pytest.importorskip("pexpect")
-    env = {**os.environ, **_env(tmp_path), "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm"}
-    child = pexpect.spawn(
-        sys.executable, ["-m", "assistant", "chat", "--index", str(seed_settings.index_dir)],
-        cwd=str(ROOT), env=env, encoding="utf-8", timeout=60, dimensions=(40, 160),
-    )
+    pexpect, child = _terminal_chat(seed_settings.index_dir, tmp_path, 160, 60)
     child.expect("›")
     child.sendeof()
     child.expect(pexpect.EOF)
