@@ -54,6 +54,7 @@ ZSCORE_BASE = 0.25  # keyword share when every question term is in the keyword v
 ZSCORE_ID_BOOST = 0.15  # more for identifiers, numbers, § references
 ZSCORE_EXACT_ID = 0.5  # the share when the question holds a joined identifier the index knows ("1997:145")
 _JOINED_ID = re.compile(r"\d+[-:/.]\d+")
+_PHONE = re.compile(r"(?<![\d-])(?:\d{2,4}-)?\d{2,3}(?: \d{2,3}){2,}(?![\d-])")  # "40 70 69 01", "08-123 45 67"
 
 
 def known_share(terms: list[str], vocab: dict) -> float:
@@ -192,13 +193,19 @@ class Retriever:
         share grows with how much of the question the keyword vocabulary knows.
         """
         alpha = fusion_share(question, known)
-        vocab = self.index.keyword.vocab
-        if any(_JOINED_ID.fullmatch(t) and t in vocab for t in self._last_terms):
-            alpha = max(alpha, ZSCORE_EXACT_ID)  # a case or circular number names its document in any language
+        if self._exact_identifier(question):
+            alpha = max(alpha, ZSCORE_EXACT_ID)  # a case, circular or phone number names its document
         union, zd, zk = self._standardised(question, dense_s, kw_s)
         zk = self._cross_language_keyword(question, union, zd, zk)
         f = (1 - alpha) * zd + alpha * zk
         return {c: float(v) for c, v in zip(union, f)}
+
+    def _exact_identifier(self, question: str) -> bool:
+        """Whether the question holds a joined identifier ("1997:145") or a phone number the index knows."""
+        vocab = self.index.keyword.vocab
+        if any(_JOINED_ID.fullmatch(t) and t in vocab for t in self._last_terms):
+            return True
+        return any(all(p in vocab for p in re.split(r"[ -]", m.group(0))) for m in _PHONE.finditer(question))
 
     def _cross_language_keyword(self, question: str, union: list[str], zd: np.ndarray, zk: np.ndarray) -> np.ndarray:
         """Keyword z-scores in which candidates in a language the question is not read in get an estimate.

@@ -16,7 +16,7 @@ change one thing in the shipped z-score fusion:
   nofill     a candidate in a language the question is not analysed in keeps its own keyword z (before
              2026-11-24; shipped: the dense z times the channels' correlation over the other candidates)
   xcand:R    ... takes R times its dense z instead (xcand:mean: 0, the candidates' mean)
-  nojoined   no keyword share of 0.5 for a joined identifier of the question that the index holds
+  nojoined   no keyword share of 0.5 for a joined identifier or phone number the index holds
   logkw:S    keyword scores as log(1 + S·score) before standardising; sqrtkw: as √score
   rankz      both channels as normal scores of their ranks instead of z-scores of their scores
 """
@@ -121,9 +121,7 @@ def variant(name: str, arg: str):
 
     def fusion(self, question, dense_s, kw_s, known):
         alpha = retrieval.fusion_share(question, known)
-        if name != "nojoined" and any(
-            retrieval._JOINED_ID.fullmatch(t) and t in self.index.keyword.vocab for t in self._last_terms
-        ):  # as shipped: a joined identifier of the question ("1997:145") the keyword index holds
+        if name != "nojoined" and self._exact_identifier(question):  # as shipped: "1997:145", "40 70 69 01"
             alpha = max(alpha, retrieval.ZSCORE_EXACT_ID)
         union, zd, zk = self._standardised(question, dense_s, kw_s)
         if name in ("logkw", "sqrtkw", "rankz"):  # the keyword scores transformed before standardising
