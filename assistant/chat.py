@@ -238,14 +238,9 @@ def clean_condensed(text: str, question: str) -> str:
 
 def llm_complete(answerer: Any, settings: Any, text: str) -> str:
     """One completion from the chat model behind an LLM answerer (or one made from the settings)."""
-    if hasattr(answerer, "chat_model"):
-        model = answerer.chat_model()
-    else:
-        from .llm import make_chat_model
+    from .llm import make_chat_model, message_text, strip_thinking
 
-        model = make_chat_model(settings.llm)
-    from .llm import message_text, strip_thinking
-
+    model = answerer.chat_model() if hasattr(answerer, "chat_model") else make_chat_model(settings.llm)
     out = model.invoke(text)
     return strip_thinking(message_text(getattr(out, "content", out)))
 

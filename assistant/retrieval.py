@@ -219,7 +219,9 @@ class Retriever:
         """
         qlangs = set(query_languages(question))
         langs = self.index.manifest.chunk_languages(union)
-        other = np.fromiter((langs.get(c) not in qlangs and langs.get(c) is not None for c in union), dtype=bool, count=len(union))
+        other = np.fromiter(
+            ((lang := langs.get(c)) is not None and lang not in qlangs for c in union), dtype=bool, count=len(union)
+        )
         if not other.any():
             return zk
         same = ~other

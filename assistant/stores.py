@@ -215,7 +215,6 @@ class Manifest:
         r = self.db.execute("SELECT text FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
         return r[0] if r else None
 
-
     def remove_document(self, doc_id: str) -> None:
         """Delete a document and its chunks (call inside a transaction)."""
         self.db.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
