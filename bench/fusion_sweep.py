@@ -19,6 +19,14 @@ change one thing in the shipped z-score fusion:
   nojoined   no keyword share of 0.5 for a joined identifier or phone number the index holds
   logkw:S    keyword scores as log(1 + S·score) before standardising; sqrtkw: as √score
   rankz      both channels as normal scores of their ranks instead of z-scores of their scores
+  prf:M:B    Rocchio feedback: the question vector plus B times the mean vector of the top M fused
+             candidates, dense scores recomputed and fused again
+  prfw:B:T   ... plus B times the top 10 weighted by softmax(fused z / T) (T 1 by default)
+
+With --heldout, each variant's SweFAQ-dev queries that go up or down against the shipped fusion are
+counted, and the variants are judged as a selection would be: pick the best on a random half of the
+queries, score it on the other half, 500 times. The mean held-out gain over the shipped fusion (and its
+spread) says whether picking the best-looking setting helps on queries it was not picked on.
 """
 
 from __future__ import annotations
@@ -84,17 +92,30 @@ class Cached(Retriever):
         return self.cache[question]
 
 
-def swefaq_ndcg(r: Retriever) -> float:
+def swefaq_per_query(r: Retriever) -> np.ndarray:
+    """nDCG@10 of every judged SweFAQ-dev query, in file order."""
     _, queries, qrels = load_beir(SWEFAQ)
     slug = {d.doc_id: Path(d.source).stem for d in r.index.manifest.documents()}
-    tot = 0.0
-    qs = [q for q in queries if q["_id"] in qrels]
-    for q in qs:
+    out = []
+    for q in (q for q in queries if q["_id"] in qrels):
         hits = r.search(q["text"], k=30)
         ranked = [slug.get(d, d) for d in dict.fromkeys(h.chunk.doc_id for h in hits)][:10]
         rel = qrels[q["_id"]]
-        tot += ndcg_at([float(rel.get(d, 0)) for d in ranked], [float(v) for v in rel.values()])
-    return tot / len(qs)
+        out.append(ndcg_at([float(rel.get(d, 0)) for d in ranked], [float(v) for v in rel.values()]))
+    return np.array(out)
+
+
+def heldout_gain(per_query: dict[str, np.ndarray], rounds: int = 500, seed: int = 0) -> tuple[float, float]:
+    """Mean and spread of the gain over "shipped" when the best variant on one half is scored on the other."""
+    rng = np.random.default_rng(seed)
+    n = len(per_query["shipped"])
+    gains = []
+    for _ in range(rounds):
+        perm = rng.permutation(n)
+        a, b = perm[: n // 2], perm[n // 2:]
+        best = max(per_query, key=lambda v: per_query[v][a].mean())
+        gains.append(per_query[best][b].mean() - per_query["shipped"][b].mean())
+    return float(np.mean(gains)), float(np.std(gains))
 
 
 def seed_scores(r: Retriever) -> dict:
@@ -164,15 +185,34 @@ def variant(name: str, arg: str):
             cap = float(arg) if name == "margin" else 3.0
             alpha = min(0.6, alpha * float(np.clip((margin(zk) + 1e-3) / (margin(zd) + 1e-3), 1 / cap, cap)) ** 0.5)
         f = (1 - alpha) * zd + alpha * zk
+        if name in ("prf", "prfw"):  # Rocchio: the question vector moved toward the top fused candidates
+            vecs = self.index.vectors.get_vectors(list(union))
+            q = self.query_vector(question)
+            if name == "prf":  # the mean of the top M
+                m, _, beta = arg.partition(":")
+                top = [union[i] for i in np.argsort(-f)[: int(m)]]
+                q2 = q + float(beta) * np.mean([vecs[c] for c in top if c in vecs], axis=0)
+            else:  # the top 10 weighted by softmax(fused z / T)
+                beta, _, t = arg.partition(":")
+                order = [i for i in np.argsort(-f)[:10] if union[i] in vecs]
+                w = np.exp((f[order] - f[order].max()) / float(t or 1))
+                q2 = q + float(beta) * (w[:, None] * np.array([vecs[union[i]] for i in order])).sum(0) / w.sum()
+            q2 = q2 / np.linalg.norm(q2)
+            d2 = np.array([float(np.dot(vecs[c], q2)) if c in vecs else np.nan for c in union])
+            d2 = np.where(np.isnan(d2), np.nanmin(d2), d2)
+            zd = retrieval.standardise(d2)
+            f = (1 - alpha) * zd + alpha * zk
         return {c: float(v) for c, v in zip(union, f)}
 
     return SHIPPED if name == "shipped" else fusion
 
 
-def report(label: str, seed: Retriever, swe: Retriever) -> None:
+def report(label: str, seed: Retriever, swe: Retriever) -> np.ndarray:
     s = seed_scores(seed)
+    per_query = swefaq_per_query(swe)
     cells = " | ".join(f"{s[k][0]:.3f}/{s[k][1]:.3f}" for k in sorted(s) if k != "all")
-    print(f"{label} | {swefaq_ndcg(swe):.4f} | {s['all'][0]:.3f}/{s['all'][1]:.3f} | {cells}", flush=True)
+    print(f"{label} | {per_query.mean():.4f} | {s['all'][0]:.3f}/{s['all'][1]:.3f} | {cells}", flush=True)
+    return per_query
 
 
 def main() -> None:
@@ -180,16 +220,26 @@ def main() -> None:
     ap.add_argument("--grid", default='{"ZSCORE_BASE": [0.2, 0.25, 0.3, 0.35, 0.4]}',
                     help="JSON: retrieval module constant -> values to try")
     ap.add_argument("--variants", nargs="*", default=[], help="NAME:ARG variants of the fusion (see above)")
+    ap.add_argument("--heldout", action="store_true",
+                    help="count SweFAQ-dev queries up/down per variant and the split-half held-out gain")
     args = ap.parse_args()
     settings = Settings()
     seed = Cached(Index(seed_index()), settings.embed_model)
     swe = Cached(Index(swefaq_index()), settings.embed_model)
     print("setting | swefaq | seed doc/passage | cross | exact | multi | para  (doc/passage nDCG@10)")
     if args.variants:
-        for v in args.variants:
+        per_query = {}
+        for v in dict.fromkeys(["shipped", *args.variants] if args.heldout else args.variants):
             name, _, arg = v.partition(":")
             Retriever._zscore_fusion = variant(name, arg)
-            report(v, seed, swe)
+            per_query[v] = report(v, seed, swe)
+        if args.heldout:
+            for v, pq in per_query.items():
+                d = pq - per_query["shipped"]
+                print(f"{v}: SweFAQ-dev queries up {int((d > 1e-9).sum())}, down {int((d < -1e-9).sum())}")
+            mean, sd = heldout_gain(per_query)
+            print(f"held-out gain of the best variant on half the queries, scored on the other half: "
+                  f"{mean:+.4f} ± {sd:.4f} (500 random halves)")
         return
     grid = json.loads(args.grid)
     keys = list(grid)
