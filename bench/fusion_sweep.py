@@ -16,6 +16,7 @@ change one thing in the shipped z-score fusion:
   nofill     a candidate in a language the question is not analysed in keeps its own keyword z (before
              2026-11-24; shipped: the dense z times the channels' correlation over the other candidates)
   xcand:R    ... takes R times its dense z instead (xcand:mean: 0, the candidates' mean)
+  xreg       ... takes the least-squares line of keyword z on dense z fitted on the own-language candidates
   nojoined   no keyword share of 0.5 for a joined identifier or phone number the index holds
   logkw:S    keyword scores as log(1 + S·score) before standardising; sqrtkw: as √score
   rankz      both channels as normal scores of their ranks instead of z-scores of their scores
@@ -177,6 +178,17 @@ def variant(name: str, arg: str):
             langs = self.index.manifest.chunk_languages(union)
             other = np.array([langs.get(c) not in qlangs and langs.get(c) is not None for c in union])
             zk = np.where(other, 0.0 if arg == "mean" else float(arg or 1) * zd, zk)
+        elif name == "xreg":  # the least-squares line of keyword z on dense z over the own-language candidates
+            qlangs = set(query_languages(question))
+            langs = self.index.manifest.chunk_languages(union)
+            other = np.array([langs.get(c) not in qlangs and langs.get(c) is not None for c in union])
+            same = ~other
+            if other.any() and same.sum() > 2 and zd[same].std() > 1e-9:
+                b = max(0.0, float(np.cov(zd[same], zk[same], bias=True)[0, 1] / zd[same].var()))
+                guess = zk[same].mean() + b * (zd - zd[same].mean())
+                if retrieval._IDENTIFIER.search(question):
+                    guess = np.maximum(zk, guess)
+                zk = np.where(other, guess, zk)
         elif name != "nofill":  # as shipped: the keyword z-score the dense one predicts
             zk = self._cross_language_keyword(question, union, zd, zk)
         if name in ("margin", "both"):
