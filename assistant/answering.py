@@ -450,6 +450,14 @@ class Answerer:
                 continue
             if any(s.text == c.text or s.start < c.end and c.start < s.end for c in chosen):
                 continue
+            same = next((i for i, c in enumerate(chosen) if _holds(c.text, s.text) or _holds(s.text, c.text)), None)
+            if same is not None:  # the same line in another document: keep the fuller of the two, once
+                c = chosen[same]
+                if len(_flatten(s.text)) > len(_flatten(c.text)) and per_chunk.get(s.hit.chunk.id, 0) < 2:
+                    chosen[same] = s
+                    per_chunk[c.hit.chunk.id] -= 1
+                    per_chunk[s.hit.chunk.id] = per_chunk.get(s.hit.chunk.id, 0) + 1
+                continue
             if per_chunk.get(s.hit.chunk.id, 0) >= 2:
                 continue
             chosen.append(s)
@@ -491,6 +499,11 @@ def _unknown_names(question: str, hits: list[Hit]) -> list[str]:
 
 def _flatten(text: str) -> str:
     return " ".join(text.split())
+
+
+def _holds(a: str, b: str) -> bool:
+    """Whether sentence a holds sentence b word for word."""
+    return _flatten(b).casefold() in _flatten(a).casefold()
 
 
 def _confidence(dense_top: float, coverage: float) -> float:

@@ -142,3 +142,13 @@ def test_cross_lingual_question_ranks_the_answering_passage_first(answerer):
 ])
 def test_a_number_finds_its_document(answerer, question, doc):
     assert answerer.retriever.search(question, k=3)[0].chunk.doc_id == doc
+
+
+def test_the_same_line_in_two_documents_is_quoted_once_in_its_fuller_form(answerer):
+    # both press releases end with the press contact; the later one adds her mobile number
+    ans = answerer.ask("Hvem er pressekontakt for Velfærdsministeriet?")
+    assert not ans.refused, ans.answer
+    quotes = [" ".join(c.quote.split()) for c in ans.citations]
+    assert not any(a != b and a in b for a in quotes for b in quotes), quotes
+    assert any("Anni Lundqvist" in q and "40 70 69 01" in q for q in quotes), quotes
+    assert_quotes_exact(ans, answerer.retriever.index.manifest)
