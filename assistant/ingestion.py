@@ -26,7 +26,7 @@ from .chunking import chunk_text
 from .config import Settings
 from .embedding import canonical_model_name, get_embedder
 from .errors import AssistantError, LoadError
-from .language import analyze, detect_language
+from .language import ANALYZER_VERSION, analyze, detect_language
 from .loading import (
     METADATA_FILES,
     SUPPORTED_EXTS,
@@ -62,6 +62,7 @@ class IngestReport:
     skipped: list[dict] = field(default_factory=list)  # [{"source", "reason"}] unsupported types
     chunks: int = 0  # chunks of the documents added or updated in this run
     embedded: int = 0  # of those, how many needed a new embedding
+    reanalysed: int = 0  # chunks whose keyword terms an older analyzer wrote, re-analysed (not re-embedded)
     duplicates: list[dict] = field(default_factory=list)  # [{"source", "duplicate_of"}] stored once
     near_duplicates: list[dict] = field(default_factory=list)  # [{"a", "b", "similarity"}] found this run
     total_documents: int = 0
@@ -289,6 +290,7 @@ def ingest(
             if full and index.model not in (None, model_name):
                 _wipe(index)  # switching models: old vectors cannot stay beside new ones
             index.check_model(model_name)
+            report.reanalysed = _reanalyse(index)
             run = _Run(index, settings, report, full, progress)
             files, skipped, folders, failed = discover(paths)
             report.skipped = skipped
@@ -421,6 +423,28 @@ def _meta_bytes(meta: dict) -> bytes:
     return json.dumps(meta, sort_keys=True, default=str).encode()
 
 
+def chunk_terms(title: str, text: str, language: str) -> str:
+    """A chunk's stored keyword terms: its document's title and its text, analysed in the document's language."""
+    return " ".join(analyze(title + "\n" + text, language))
+
+
+def _reanalyse(index: Index) -> int:
+    """Re-analyse every chunk's keyword terms if another analyzer version wrote them; returns how many.
+
+    Nothing is re-embedded. The generation moves on, so the keyword index is rebuilt from the new terms
+    by this ingest (or, after a kill, by the next one).
+    """
+    m = index.manifest
+    if m.get_meta("analyzer") == ANALYZER_VERSION:
+        return 0
+    with m.transaction():
+        n = m.rewrite_terms(chunk_terms)
+        m.set_meta("analyzer", ANALYZER_VERSION)
+        if n:
+            m.set_meta("generation", m.generation + 1)
+    return n
+
+
 def _keyword_lags(index: Index) -> bool:
     return KeywordIndex.saved_generation(index.dir / KEYWORD_DIR) != index.manifest.generation
 
@@ -521,7 +545,7 @@ def _stage_document(run: _Run, p: _Pending, loaded, th: str, size: int) -> None:
             if cid in seen_ids:
                 cid = f"{cid}-{c.seq}"
             seen_ids.add(cid)
-            terms = " ".join(analyze(title + "\n" + c.text, language))
+            terms = chunk_terms(title, c.text, language)
             batch.append(ChunkRecord(cid, doc_id, c.seq, c.page, c.page_end, c.start, c.end, c.text, terms))
         _embed(run, batch, title, md)
         run.m.stage_chunks(doc_id, batch)

@@ -108,13 +108,18 @@ def _stemmer(lang: str):
     return Stemmer.Stemmer(_STEMMER_NAMES[lang])
 
 
-# Abbreviations civil servants write, expanded so that "J.nr." matches "journalnummer".
+# Abbreviations civil servants write, expanded so that "J.nr." matches "journalnummer" and
+# "Cirkulärnr" also "cirkuläret" (the compound and its first part).
 _ABBREVIATIONS = [
-    (re.compile(r"\bj\.\s?nr\b\.?", re.I), " journalnummer "),
-    (re.compile(r"\b(diarienr|diariernr|dnr)\b\.?", re.I), " diarienummer "),
-    (re.compile(r"\bcirkulärnr\b\.?", re.I), " cirkulärnummer "),
+    (re.compile(r"\bj\.\s?nr\b\.?", re.I), " journalnummer journal "),
+    (re.compile(r"\b(diarienr|diariernr|dnr)\b\.?", re.I), " diarienummer diarie "),
+    (re.compile(r"\bcirkulærenr\b\.?|\bcirkulærnr\b\.?", re.I), " cirkulærenummer cirkulære "),
+    (re.compile(r"\bcirkulärnr\b\.?", re.I), " cirkulärnummer cirkulär "),
     (re.compile(r"\b(tlf|tel|tfn)\b\.?", re.I), " telefon "),
 ]
+# Bumped whenever stored keyword terms would come out differently; an index analysed by another
+# version is re-analysed (not re-embedded) by the next ingest.
+ANALYZER_VERSION = "2"
 
 
 def raw_tokens(text: str) -> list[str]:

@@ -65,6 +65,8 @@ def ingest_summary(report, index_dir: Path) -> None:
     for key in ("added", "updated", "removed", "unchanged"):
         t.add_row(f"documents {key}", str(getattr(report, key)))
     t.add_row("chunks written", f"{report.chunks} ({report.embedded} embedded)")
+    if getattr(report, "reanalysed", 0):
+        t.add_row("keyword terms re-analysed", f"{report.reanalysed} chunks (new analyzer)")
     t.add_row("skipped", str(len(report.skipped)))
     t.add_row("failed", f"[red]{len(report.failed)}[/]" if report.failed else "0")
     t.add_row("index now", f"{report.total_documents} documents, {report.total_chunks} chunks")

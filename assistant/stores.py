@@ -255,6 +255,18 @@ class Manifest:
         """(chunk id, document id) of every chunk, in the order of chunk_terms()."""
         return self.db.execute("SELECT id, doc_id FROM chunks ORDER BY doc_id, seq").fetchall()
 
+    def rewrite_terms(self, terms: Callable[[str, str, str], str], batch: int = 2000) -> int:
+        """Recompute every chunk's keyword terms from (title, text, language); returns the chunks rewritten."""
+        rows = self.db.execute(
+            "SELECT c.id, d.title, c.text, d.language FROM chunks c JOIN documents d ON d.doc_id = c.doc_id"
+        ).fetchall()
+        for i in range(0, len(rows), batch):
+            self.db.executemany(
+                "UPDATE chunks SET terms=? WHERE id=?",
+                [(terms(title, text, lang), cid) for cid, title, text, lang in rows[i : i + batch]],
+            )
+        return len(rows)
+
     def terms_of(self, ids: Iterable[str]) -> Iterator[tuple[str, list[str]]]:
         """The keyword terms of the given chunks."""
         for cid, t in self._rows_in("SELECT id, terms FROM chunks WHERE id", ids):

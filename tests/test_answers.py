@@ -152,3 +152,13 @@ def test_the_same_line_in_two_documents_is_quoted_once_in_its_fuller_form(answer
     assert not any(a != b and a in b for a in quotes for b in quotes), quotes
     assert any("Anni Lundqvist" in q and "40 70 69 01" in q for q in quotes), quotes
     assert_quotes_exact(ans, answerer.retriever.index.manifest)
+
+
+def test_a_document_named_by_its_kind_is_found(answerer):
+    # "Cirkulärnr" is the circular's only "cirkulär": its abbreviation expands to the compound and its head,
+    # so the keyword channel finds the circular (dense alone ranks it sixth, behind Danish passages)
+    hits = answerer.retriever.search("Vad handlar cirkuläret om?", k=5)
+    assert CIRCULAR in [h.chunk.doc_id for h in hits[:2]]
+    assert "keyword" in next(h for h in hits if h.chunk.doc_id == CIRCULAR).channels
+    ans = answerer.ask("Vad handlar cirkuläret om?")
+    assert not ans.refused and ans.citations[0].doc_id == CIRCULAR

@@ -124,3 +124,29 @@ def test_keyword_index_is_updated_in_place_and_equals_a_full_build(tmp_path, cor
         assert saved.search(analyze("Zanzibarordningen", "da"), 3)[0][0].startswith("da-2010-11-30")
     finally:
         index.close()
+
+
+def test_an_index_from_an_older_analyzer_is_reanalysed_not_reembedded(tmp_path, corpus_copy):
+    from assistant.config import Settings
+    from assistant.ingestion import chunk_terms, ingest
+    from assistant.stores import KEYWORD_DIR, Index, KeywordIndex
+
+    settings = Settings(index_dir=tmp_path / "old")
+    ingest([corpus_copy], settings)
+    index = Index(settings.index_dir)
+    try:  # what analyzer 1 stored: "Cirkulärnr" gave "cirkulärnumm" only, so "cirkuläret" matched nothing
+        m = index.manifest
+        with m.transaction():
+            m.rewrite_terms(lambda t, x, lang: " ".join(w for w in chunk_terms(t, x, lang).split() if w != "cirkulär"))
+            m.set_meta("analyzer", "1")
+            m.set_meta("generation", m.generation + 1)
+        index.refresh_derived()
+        assert KeywordIndex.load(settings.index_dir / KEYWORD_DIR).search(["cirkulär"], 3) == []
+        total = m.counts()[1]
+    finally:
+        index.close()
+    report = ingest([corpus_copy], settings)
+    assert (report.reanalysed, report.embedded, report.unchanged) == (total, 0, 5)
+    hits = KeywordIndex.load(settings.index_dir / KEYWORD_DIR).search(["cirkulär"], 3)
+    assert hits and hits[0][0].startswith("sv-1997-09-12-cirkular")
+    assert ingest([corpus_copy], settings).reanalysed == 0
