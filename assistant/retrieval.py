@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .embedding import Embedder, canonical_model_name, get_embedder
-from .language import query_languages, query_terms
+from .language import detect_language, query_languages, query_terms
 from .stores import ChunkRecord, Index
 
 RRF_K = 60
@@ -193,10 +193,11 @@ class Retriever:
         share grows with how much of the question the keyword vocabulary knows.
         """
         alpha = fusion_share(question, known)
-        if self._exact_identifier(question):
+        exact = self._exact_identifier(question)
+        if exact:
             alpha = max(alpha, ZSCORE_EXACT_ID)  # a case, circular or phone number names its document
         union, zd, zk = self._standardised(question, dense_s, kw_s)
-        zk = self._cross_language_keyword(question, union, zd, zk)
+        zk = self._cross_language_keyword(question, union, zd, zk, exact)
         f = (1 - alpha) * zd + alpha * zk
         return {c: float(v) for c, v in zip(union, f)}
 
@@ -207,20 +208,24 @@ class Retriever:
             return True
         return any(all(p in vocab for p in re.split(r"[ -]", m.group(0))) for m in _PHONE.finditer(question))
 
-    def _cross_language_keyword(self, question: str, union: list[str], zd: np.ndarray, zk: np.ndarray) -> np.ndarray:
-        """Keyword z-scores in which candidates in a language the question is not read in get an estimate.
+    def _cross_language_keyword(
+        self, question: str, union: list[str], zd: np.ndarray, zk: np.ndarray, exact: bool = False
+    ) -> np.ndarray:
+        """Keyword z-scores in which candidates in another language than the question's get an estimate.
 
         BM25 cannot rank passages in another language: stems differ, so the passage that answers may share
-        none with the question while another passage shares a cognate or a name by chance. Such a candidate
-        gets the keyword z-score its dense z-score predicts instead: the dense z-score times the two
-        channels' correlation over the question's own-language candidates (no tuned constant). Numbers and
-        identifiers ("J.nr. 2008-1550") match across languages, so with one in the question a higher real
-        keyword z-score stays.
+        none with the question while another passage shares a cognate, a year or a name by chance. Such a
+        candidate gets the keyword z-score its dense z-score predicts instead: the dense z-score times the two
+        channels' correlation over the question's own-language candidates (no tuned constant; 0 when there
+        are none, as for an English question about Danish and Swedish documents). A joined identifier or
+        phone number the index knows ("1997:145", "40 70 69 01") matches in any language, so with one in the
+        question (`exact`) a higher real keyword z-score stays.
         """
-        qlangs = set(query_languages(question))
+        lang = detect_language(question)
+        qlangs = {"en"} if lang == "en" else set(query_languages(question))  # English is read in all three for BM25
         langs = self.index.manifest.chunk_languages(union)
         other = np.fromiter(
-            ((lang := langs.get(c)) is not None and lang not in qlangs for c in union), dtype=bool, count=len(union)
+            ((cl := langs.get(c)) is not None and cl not in qlangs for c in union), dtype=bool, count=len(union)
         )
         if not other.any():
             return zk
@@ -229,7 +234,7 @@ class Retriever:
         if same.sum() > 2 and zd[same].std() > 1e-9 and zk[same].std() > 1e-9:
             rho = max(0.0, float(np.corrcoef(zd[same], zk[same])[0, 1]))
         guess = rho * zd
-        if _IDENTIFIER.search(question):  # numbers and identifiers match across languages: a real match stays
+        if exact:  # "J.nr. 2008-1550" names its document in any language
             guess = np.maximum(zk, guess)
         return np.where(other, guess, zk)
 

@@ -17,6 +17,11 @@ change one thing in the shipped z-score fusion:
              2026-11-24; shipped: the dense z times the channels' correlation over the other candidates)
   xcand:R    ... takes R times its dense z instead (xcand:mean: 0, the candidates' mean)
   xreg       ... takes the least-squares line of keyword z on dense z fitted on the own-language candidates
+  anyid      ... as before 2026-11-24 02:00: an English question counts as read in Danish and Swedish too
+             (so no candidate is foreign to it), and any number, § or acronym in the question lets a foreign
+             candidate keep a higher real keyword z (shipped: only an English question's own language counts,
+             and only a joined identifier or phone number the index knows keeps the real z)
+  xid        as anyid, but a foreign candidate keeps the z of its BM25 score for the identifier terms alone
   nojoined   no keyword share of 0.5 for a joined identifier or phone number the index holds
   logkw:S    keyword scores as log(1 + S·score) before standardising; sqrtkw: as √score
   rankz      both channels as normal scores of their ranks instead of z-scores of their scores
@@ -189,8 +194,25 @@ def variant(name: str, arg: str):
                 if retrieval._IDENTIFIER.search(question):
                     guess = np.maximum(zk, guess)
                 zk = np.where(other, guess, zk)
+        elif name in ("anyid", "xid"):  # the rule before 2026-11-24 02:00 / identifier terms only
+            qlangs = set(query_languages(question))  # an English question read in all three languages
+            langs = self.index.manifest.chunk_languages(union)
+            other = np.array([langs.get(c) not in qlangs and langs.get(c) is not None for c in union])
+            if other.any():
+                same = ~other
+                rho = 0.0
+                if same.sum() > 2 and zd[same].std() > 1e-9 and zk[same].std() > 1e-9:
+                    rho = max(0.0, float(np.corrcoef(zd[same], zk[same])[0, 1]))
+                guess = rho * zd
+                if retrieval._IDENTIFIER.search(question) and name == "anyid":  # any number, §, acronym
+                    guess = np.maximum(zk, guess)
+                elif retrieval._IDENTIFIER.search(question):  # xid: BM25 of the identifier terms alone
+                    ids = [t for t in self._last_terms if any(ch.isdigit() for ch in t) or t.startswith("§")]
+                    sc = self.index.keyword.scores_of(ids, union) if ids else {}
+                    guess = np.maximum(retrieval.standardise(np.array([sc.get(c, 0.0) for c in union])), guess)
+                zk = np.where(other, guess, zk)
         elif name != "nofill":  # as shipped: the keyword z-score the dense one predicts
-            zk = self._cross_language_keyword(question, union, zd, zk)
+            zk = self._cross_language_keyword(question, union, zd, zk, self._exact_identifier(question))
         if name in ("margin", "both"):
             def margin(z):
                 return float(np.diff(np.sort(z)[-2:])[0]) if len(z) > 1 else 0.0
