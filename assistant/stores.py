@@ -257,15 +257,19 @@ class Manifest:
 
     def rewrite_terms(self, terms: Callable[[str, str, str], str], batch: int = 2000) -> int:
         """Recompute every chunk's keyword terms from (title, text, language); returns the chunks rewritten."""
-        rows = self.db.execute(
-            "SELECT c.id, d.title, c.text, d.language FROM chunks c JOIN documents d ON d.doc_id = c.doc_id"
-        ).fetchall()
-        for i in range(0, len(rows), batch):
+        done, last = 0, -1
+        while True:  # page by rowid: memory stays bounded at 100k chunks
+            rows = self.db.execute(
+                "SELECT c.rowid, c.id, d.title, c.text, d.language FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
+                "WHERE c.rowid > ? ORDER BY c.rowid LIMIT ?", (last, batch)
+            ).fetchall()
+            if not rows:
+                return done
             self.db.executemany(
-                "UPDATE chunks SET terms=? WHERE id=?",
-                [(terms(title, text, lang), cid) for cid, title, text, lang in rows[i : i + batch]],
+                "UPDATE chunks SET terms=? WHERE id=?", [(terms(t, x, lang), cid) for _, cid, t, x, lang in rows]
             )
-        return len(rows)
+            done += len(rows)
+            last = rows[-1][0]
 
     def terms_of(self, ids: Iterable[str]) -> Iterator[tuple[str, list[str]]]:
         """The keyword terms of the given chunks."""
