@@ -152,6 +152,9 @@ def status(s: dict) -> None:
         t.add_row(key, escape(str(s.get(key))))
     t.add_row("languages", ", ".join(f"{k}: {v}" for k, v in sorted(s.get("languages", {}).items())))
     t.add_row("types", ", ".join(f"{k}: {v}" for k, v in sorted(s.get("types", {}).items())))
+    if s.get("analyzer") != s.get("analyzer_current"):
+        t.add_row("keyword terms", f"[yellow]analyzer {escape(str(s.get('analyzer')))}, current is "
+                  f"{escape(str(s.get('analyzer_current')))}: run assistant ingest to re-analyse (nothing is re-embedded)[/]")
     for dup in s.get("near_duplicates", []):
         t.add_row("near-duplicate", escape(f"{dup['a']} ~ {dup['b']} ({dup['similarity']:.2f})"))
     for dup in s.get("duplicates", []):

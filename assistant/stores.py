@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import AssistantError, IndexLockedError, IndexMissingError, ModelMismatchError
+from .language import ANALYZER_VERSION
 
 MANIFEST = "manifest.sqlite"
 CHROMA_DIR = "chroma"
@@ -1209,6 +1210,10 @@ class Index:
             "vectors": self.manifest.get_meta("vectors") or self.vector_location,
             "last_ingest": self.manifest.get_meta("last_ingest"),
             "generation": self.manifest.generation,
+            # the analyzer version that wrote the keyword terms (1 before it was recorded); an older one is
+            # re-analysed by the next ingest
+            "analyzer": self.manifest.get_meta("analyzer") or ("1" if n_chunks else ANALYZER_VERSION),
+            "analyzer_current": ANALYZER_VERSION,
         }
 
 

@@ -143,6 +143,7 @@ def test_an_index_from_an_older_analyzer_is_reanalysed_not_reembedded(tmp_path, 
         index.refresh_derived()
         assert KeywordIndex.load(settings.index_dir / KEYWORD_DIR).search(["cirkulär"], 3) == []
         total = m.counts()[1]
+        assert index.status()["analyzer"] == "1" != index.status()["analyzer_current"]  # index status says so
     finally:
         index.close()
     report = ingest([corpus_copy], settings)
@@ -150,3 +151,5 @@ def test_an_index_from_an_older_analyzer_is_reanalysed_not_reembedded(tmp_path, 
     hits = KeywordIndex.load(settings.index_dir / KEYWORD_DIR).search(["cirkulär"], 3)
     assert hits and hits[0][0].startswith("sv-1997-09-12-cirkular")
     assert ingest([corpus_copy], settings).reanalysed == 0
+    status = json.loads(run_cli("index", "status", "--index", str(settings.index_dir), "--json").stdout)
+    assert status["analyzer"] == status["analyzer_current"]
