@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .embedding import Embedder, canonical_model_name, get_embedder
-from .language import detect_language, query_languages, query_terms
+from .language import analyze, detect_language, query_languages, query_terms
 from .stores import ChunkRecord, Index
 
 RRF_K = 60
@@ -54,6 +54,8 @@ ZSCORE_BASE = 0.25  # keyword share when every question term is in the keyword v
 ZSCORE_ID_BOOST = 0.15  # more for identifiers, numbers, § references
 ZSCORE_EXACT_ID = 0.5  # the share when the question holds a joined identifier the index knows ("1997:145")
 _JOINED_ID = re.compile(r"\d+[-:/.]\d+")
+_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+LOOKUP_WORDS = 3  # a query of at most this many words and no question mark is a look-up ("Velfærdsministeriet")
 _PHONE = re.compile(r"(?<![\d-])(?:\d{2,4}-)?\d{2,3}(?: \d{2,3}){2,}(?![\d-])")  # "40 70 69 01", "08-123 45 67"
 
 
@@ -193,9 +195,9 @@ class Retriever:
         share grows with how much of the question the keyword vocabulary knows.
         """
         alpha = fusion_share(question, known)
-        exact = self._exact_identifier(question)
+        exact = self._exact_identifier(question) or self._lookup(question)
         if exact:
-            alpha = max(alpha, ZSCORE_EXACT_ID)  # a case, circular or phone number names its document
+            alpha = max(alpha, ZSCORE_EXACT_ID)  # a case, circular or phone number, or a name, names its document
         union, zd, zk = self._standardised(question, dense_s, kw_s)
         zk = self._cross_language_keyword(question, union, zd, zk, exact)
         f = (1 - alpha) * zd + alpha * zk
@@ -207,6 +209,20 @@ class Retriever:
         if any(_JOINED_ID.fullmatch(t) and t in vocab for t in self._last_terms):
             return True
         return any(all(p in vocab for p in re.split(r"[ -]", m.group(0))) for m in _PHONE.finditer(question))
+
+    def _lookup(self, question: str) -> bool:
+        """Whether the query is a look-up rather than a question: at most three words, no question mark, each known.
+
+        "Velfærdsministeriet" or "Svenska Röda Korset" asks for the documents that name it; a word counts
+        as known when any of its analyses (Danish, Swedish) is in the keyword vocabulary.
+        """
+        if "?" in question:
+            return False
+        words = _WORD.findall(question)
+        if not words or len(words) > LOOKUP_WORDS:
+            return False
+        vocab, langs = self.index.keyword.vocab, query_languages(question)
+        return all(any(t in vocab for t in analyze(w, langs)) for w in words)
 
     def _cross_language_keyword(
         self, question: str, union: list[str], zd: np.ndarray, zk: np.ndarray, exact: bool = False

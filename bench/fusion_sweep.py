@@ -148,7 +148,7 @@ def variant(name: str, arg: str):
 
     def fusion(self, question, dense_s, kw_s, known):
         alpha = retrieval.fusion_share(question, known)
-        if name != "nojoined" and self._exact_identifier(question):  # as shipped: "1997:145", "40 70 69 01"
+        if name != "nojoined" and (self._exact_identifier(question) or self._lookup(question)):  # as shipped
             alpha = max(alpha, retrieval.ZSCORE_EXACT_ID)
         union, zd, zk = self._standardised(question, dense_s, kw_s)
         if name in ("logkw", "sqrtkw", "rankz"):  # the keyword scores transformed before standardising
@@ -212,7 +212,7 @@ def variant(name: str, arg: str):
                     guess = np.maximum(retrieval.standardise(np.array([sc.get(c, 0.0) for c in union])), guess)
                 zk = np.where(other, guess, zk)
         elif name != "nofill":  # as shipped: the keyword z-score the dense one predicts
-            zk = self._cross_language_keyword(question, union, zd, zk, self._exact_identifier(question))
+            zk = self._cross_language_keyword(question, union, zd, zk, self._exact_identifier(question) or self._lookup(question))
         if name in ("margin", "both"):
             def margin(z):
                 return float(np.diff(np.sort(z)[-2:])[0]) if len(z) > 1 else 0.0
