@@ -442,6 +442,8 @@ def _reanalyse(index: Index) -> int:
         m.set_meta("analyzer", ANALYZER_VERSION)
         if n:
             m.set_meta("generation", m.generation + 1)
+        _fault("in-reanalysis")
+    _fault("after-reanalysis")
     return n
 
 

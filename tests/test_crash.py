@@ -143,3 +143,52 @@ def test_sigkill_at_any_moment_leaves_before_or_after_and_resumes(tmp_path, corp
     finally:
         idx.close()
     print("kills:", outcomes)
+
+
+def test_sigkill_during_reanalysis_keeps_the_old_terms_or_the_new_ones(tmp_path, corpus_copy):
+    from assistant.ingestion import chunk_terms
+    from assistant.stores import KEYWORD_DIR, Index, KeywordIndex
+
+    index = tmp_path / "index"
+    assert run_cli("ingest", str(corpus_copy), "--index", str(index)).returncode == 0
+    idx = Index(index)
+    try:  # an index written by analyzer 1: "Cirkulärnr" gave no "cirkulär"
+        m = idx.manifest
+        with m.transaction():
+            m.rewrite_terms(lambda t, x, lang: " ".join(w for w in chunk_terms(t, x, lang).split() if w != "cirkulär"))
+            m.set_meta("analyzer", "1")
+            m.set_meta("generation", m.generation + 1)
+        idx.refresh_derived()
+    finally:
+        idx.close()
+    before = index_state(index)
+
+    def status() -> dict:
+        r = run_cli("index", "status", "--index", str(index), "--json")
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    def circular_by_keyword() -> bool:
+        r = run_cli("search", "cirkuläret", "--index", str(index), "--mode", "keyword", "--json")
+        assert r.returncode == 0, r.stderr
+        return any(h["doc_id"].startswith("sv-1997") for h in json.loads(r.stdout)["results"])
+
+    # Killed inside the transaction: the old terms, the old version, the same documents.
+    proc = _start_ingest(corpus_copy, index, "in-reanalysis")
+    proc.wait(timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read()
+    assert status()["analyzer"] == "1" and _same(index_state(index), before) and not circular_by_keyword()
+    # Killed after the commit, before the keyword index was rebuilt: readers already see the new terms.
+    proc = _start_ingest(corpus_copy, index, "after-reanalysis")
+    proc.wait(timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read()
+    assert status()["analyzer"] == status()["analyzer_current"] and circular_by_keyword()
+    # The next ingest has nothing left to re-analyse and writes the keyword index in step again.
+    r = run_cli("ingest", str(corpus_copy), "--index", str(index), "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["reanalysed"] == 0, r.stderr
+    idx = Index(index)
+    try:
+        assert KeywordIndex.saved_generation(index / KEYWORD_DIR) == idx.manifest.generation
+    finally:
+        idx.close()
+    assert _same(index_state(index), before)
