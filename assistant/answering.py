@@ -12,7 +12,7 @@ import numpy as np
 
 from .chunking import sentence_spans
 from .errors import QuestionError
-from .language import STOPWORDS, analyze, detect_language, nordic_keys, query_languages, raw_tokens
+from .language import STOPWORDS, detect_language, match_terms, nordic_keys, query_languages, raw_tokens
 from .loading import page_at
 from .prompts import labels
 from .retrieval import Filters, Hit, Retriever
@@ -131,7 +131,7 @@ class _Sentence:
 
 def _content_terms(question: str, lang: str) -> set[str]:
     words = " ".join(w for w in raw_tokens(question) if w not in _QUESTION_WORDS and w not in STOPWORDS.get(lang, ()))
-    return set(analyze(words, lang)) | nordic_keys(words)
+    return match_terms(words, lang)
 
 
 _TYPE_CUES: dict[str, re.Pattern] = {
@@ -247,7 +247,7 @@ def _window(sent: _Sentence, terms: set[str], size: int = EMBED_WORDS) -> str:
     if len(words) <= size:
         return sent.text
     lang = sent.hit.chunk.language or "da"
-    hit = [1 if terms & (set(analyze(w.group(0), lang)) | nordic_keys(w.group(0))) else 0 for w in words]
+    hit = [1 if terms & match_terms(w.group(0), lang) else 0 for w in words]
     run = sum(hit[:size])
     best, best_at = run, 0
     for i in range(size, len(words)):
@@ -340,7 +340,7 @@ class Answerer:
                 by_lang[lang] = _content_terms(question, lang).union(
                     *(_content_terms(question, ql) for ql in query_languages(question))
                 )
-            sent_terms.append(set(analyze(s.text, lang)) | nordic_keys(s.text))
+            sent_terms.append(match_terms(s.text, lang))
         n = len(sents)
         df: dict[str, int] = {}
         for ts in sent_terms:

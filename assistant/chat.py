@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from .answering import Answer, Citation, check_question
 from .errors import AssistantError, QuestionError
-from .language import LANGUAGES, STOPWORDS, analyze, detect_language, nordic_keys
+from .language import LANGUAGES, STOPWORDS, detect_language, match_terms
 from .prompts import labels, prompt
 from .retrieval import Filters
 
@@ -99,7 +99,7 @@ def _is_entity(term: str) -> bool:
 
 
 def _term_keys(term: str) -> set[str]:
-    return set(analyze(term, LANGUAGES)) | nordic_keys(term) | {term.lower()}
+    return match_terms(term, LANGUAGES) | {term.lower()}
 
 
 def is_followup(question: str, has_history: bool = True) -> bool:

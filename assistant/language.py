@@ -141,9 +141,18 @@ def raw_tokens(text: str) -> list[str]:
 
 def analyze(text: str, langs: tuple[str, ...] | str) -> list[str]:
     """Keyword terms of a text: tokens without stop words, stemmed for each given language."""
+    return _analyze_tokens(raw_tokens(text), langs)
+
+
+def match_terms(text: str, langs: tuple[str, ...] | str) -> set[str]:
+    """A text's keyword terms plus its cognate keys: what answer matching compares (tokenised once)."""
+    toks = raw_tokens(text)
+    return set(_analyze_tokens(toks, langs)) | _nordic_keys_of(toks)
+
+
+def _analyze_tokens(toks: list[str], langs: tuple[str, ...] | str) -> list[str]:
     if isinstance(langs, str):
         langs = (langs,)
-    toks = raw_tokens(text)
     terms: list[str] = []
     for lang in langs:
         lang = lang if lang in _STEMMER_NAMES else "da"
@@ -186,8 +195,12 @@ _FOLD = str.maketrans({"æ": "ä", "ø": "ö", "é": "e", "ü": "y"})
 
 def nordic_keys(text: str) -> set[str]:
     """Spelling-folded word prefixes that Danish and Swedish cognates share (afsat ~ avsatte)."""
+    return _nordic_keys_of(raw_tokens(text))
+
+
+def _nordic_keys_of(toks: list[str]) -> set[str]:
     out: set[str] = set()
-    for tok in raw_tokens(text):
+    for tok in toks:
         if len(tok) < 4 or not tok.isalpha():
             continue
         t = tok.translate(_FOLD).replace("aa", "å")

@@ -21,7 +21,7 @@ from .answering import Answer, Answerer, Citation, check_question
 from .chunking import sentence_spans
 from .config import LLMSettings
 from .errors import AssistantError
-from .language import STOPWORDS, analyze, detect_language, language_scores, nordic_keys, raw_tokens
+from .language import STOPWORDS, detect_language, language_scores, match_terms, raw_tokens
 from .loading import page_at
 from .prompts import labels, prompt
 from .retrieval import Filters, Hit, Retriever
@@ -631,11 +631,11 @@ def _shares_words(claim: str, lang: str, hits: list[Hit]) -> bool:
     if not (langs <= {lang} or langs | {lang} <= {"da", "sv"}):
         return True
     words = " ".join(w for w in raw_tokens(claim) if w not in STOPWORDS.get(lang, ()))
-    cterms = set(analyze(words, lang)) | nordic_keys(words)
+    cterms = match_terms(words, lang)
     if len([t for t in cterms if not t.startswith("~")]) < 3:
         return True
     text = "\n".join(h.chunk.text for h in hits)
-    pterms = set().union(*(set(analyze(text, lang_)) for lang_ in langs)) | nordic_keys(text)
+    pterms = match_terms(text, tuple(langs))
     return bool(cterms & pterms)
 
 
@@ -648,7 +648,7 @@ def _place_marks(claim: str, marks: str) -> str:
 
 
 def _terms(text: str, lang: str) -> set[str]:
-    return set(analyze(text, lang)) | nordic_keys(text) | {t for t in raw_tokens(text) if any(c.isdigit() for c in t)}
+    return match_terms(text, lang) | {t for t in raw_tokens(text) if any(c.isdigit() for c in t)}
 
 
 def best_quote(hit: Hit, claims: list[str]) -> tuple[int, int]:
