@@ -120,3 +120,20 @@ def index_state(index_dir: Path) -> dict:
         return {"docs": {k: d.content_hash for k, d in docs.items()}, "chunks": chunks, "orphans": orphans}
     finally:
         idx.close()
+
+
+def make_analyzer_1_index(index_dir: Path) -> None:
+    """Turn an index of corpus/ into what analyzer 1 wrote: "Cirkulärnr" gave no "cirkulär" term."""
+    from assistant.ingestion import chunk_terms
+    from assistant.stores import Index
+
+    index = Index(index_dir)
+    try:
+        m = index.manifest
+        with m.transaction():
+            m.rewrite_terms(lambda t, x, lang: " ".join(w for w in chunk_terms(t, x, lang).split() if w != "cirkulär"))
+            m.set_meta("analyzer", "1")
+            m.set_meta("generation", m.generation + 1)
+        index.refresh_derived()
+    finally:
+        index.close()

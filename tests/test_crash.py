@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ASSISTANT, CHANGED, REMOVED, ROOT, index_state, run_cli
+from conftest import ASSISTANT, CHANGED, REMOVED, ROOT, index_state, make_analyzer_1_index, run_cli
 
 EXTRA_SOURCE = Path("/work/shared/datasets/regeringen-sv/docs")
 N_EXTRA = 10
@@ -146,21 +146,11 @@ def test_sigkill_at_any_moment_leaves_before_or_after_and_resumes(tmp_path, corp
 
 
 def test_sigkill_during_reanalysis_keeps_the_old_terms_or_the_new_ones(tmp_path, corpus_copy):
-    from assistant.ingestion import chunk_terms
     from assistant.stores import KEYWORD_DIR, Index, KeywordIndex
 
     index = tmp_path / "index"
     assert run_cli("ingest", str(corpus_copy), "--index", str(index)).returncode == 0
-    idx = Index(index)
-    try:  # an index written by analyzer 1: "Cirkulärnr" gave no "cirkulär"
-        m = idx.manifest
-        with m.transaction():
-            m.rewrite_terms(lambda t, x, lang: " ".join(w for w in chunk_terms(t, x, lang).split() if w != "cirkulär"))
-            m.set_meta("analyzer", "1")
-            m.set_meta("generation", m.generation + 1)
-        idx.refresh_derived()
-    finally:
-        idx.close()
+    make_analyzer_1_index(index)
     before = index_state(index)
 
     def status() -> dict:
