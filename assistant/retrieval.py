@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .embedding import Embedder, canonical_model_name, get_embedder
-from .language import analyze, detect_language, query_languages, query_terms
+from .language import analyze, query_languages, query_terms
 from .stores import ChunkRecord, Index
 
 RRF_K = 60
@@ -77,6 +77,13 @@ def keyword_weight(question: str, known: float) -> float:
 def fusion_share(question: str, known: float) -> float:
     """The keyword channel's share in z-score fusion for this question."""
     return min(0.5, ZSCORE_BASE * known + (ZSCORE_ID_BOOST if _IDENTIFIER.search(question) else 0.0))
+
+
+def channel_correlation(zd: np.ndarray, zk: np.ndarray, mask: np.ndarray) -> float:
+    """The two channels' correlation over the masked candidates, floored at 0 (0 for fewer than 3 or a flat channel)."""
+    if mask.sum() > 2 and zd[mask].std() > 1e-9 and zk[mask].std() > 1e-9:
+        return max(0.0, float(np.corrcoef(zd[mask], zk[mask])[0, 1]))
+    return 0.0
 
 
 def standardise(x: np.ndarray, ref: np.ndarray | None = None) -> np.ndarray:
@@ -237,22 +244,23 @@ class Retriever:
         phone number the index knows ("1997:145", "40 70 69 01") matches in any language, so with one in the
         question (`exact`) a higher real keyword z-score stays.
         """
-        lang = detect_language(question)
-        qlangs = {"en"} if lang == "en" else set(query_languages(question))  # English is read in all three for BM25
-        langs = self.index.manifest.chunk_languages(union)
-        other = np.fromiter(
-            ((cl := langs.get(c)) is not None and cl not in qlangs for c in union), dtype=bool, count=len(union)
-        )
+        qlangs = set(query_languages(question))
+        if "en" in qlangs:  # an English question is read in all three languages for BM25, but is English
+            qlangs = {"en"}
+        other = self._foreign(union, qlangs)
         if not other.any():
             return zk
-        same = ~other
-        rho = 0.0
-        if same.sum() > 2 and zd[same].std() > 1e-9 and zk[same].std() > 1e-9:
-            rho = max(0.0, float(np.corrcoef(zd[same], zk[same])[0, 1]))
-        guess = rho * zd
+        guess = channel_correlation(zd, zk, ~other) * zd
         if exact:  # "J.nr. 2008-1550" names its document in any language
             guess = np.maximum(zk, guess)
         return np.where(other, guess, zk)
+
+    def _foreign(self, union: list[str], qlangs: set[str]) -> np.ndarray:
+        """Which candidates are in a language other than these (candidates of unknown language are not)."""
+        langs = self.index.manifest.chunk_languages(union)
+        return np.fromiter(
+            ((cl := langs.get(c)) is not None and cl not in qlangs for c in union), dtype=bool, count=len(union)
+        )
 
     def _raw_union_scores(
         self, question: str, union: list[str], dense_s: dict[str, float], kw_s: dict[str, float]

@@ -148,7 +148,8 @@ def variant(name: str, arg: str):
 
     def fusion(self, question, dense_s, kw_s, known):
         alpha = retrieval.fusion_share(question, known)
-        if name != "nojoined" and (self._exact_identifier(question) or self._lookup(question)):  # as shipped
+        exact = self._exact_identifier(question) or self._lookup(question)
+        if name != "nojoined" and exact:  # as shipped
             alpha = max(alpha, retrieval.ZSCORE_EXACT_ID)
         union, zd, zk = self._standardised(question, dense_s, kw_s)
         if name in ("logkw", "sqrtkw", "rankz"):  # the keyword scores transformed before standardising
@@ -178,15 +179,12 @@ def variant(name: str, arg: str):
             if detect_language(question) != lang:
                 ident = arg == "id" and retrieval._IDENTIFIER.search(question)
                 alpha = retrieval.ZSCORE_ID_BOOST if ident else 0.0
+        # the variants below use the rule before 2026-11-24 02:00: an English question is read in all three
+        # languages, so no candidate is foreign to it
+        other = self._foreign(union, set(query_languages(question))) if name in ("xcand", "xreg", "anyid", "xid") else None
         if name == "xcand":  # a candidate in a language the question is not read in: a fixed share of its dense z
-            qlangs = set(query_languages(question))
-            langs = self.index.manifest.chunk_languages(union)
-            other = np.array([langs.get(c) not in qlangs and langs.get(c) is not None for c in union])
             zk = np.where(other, 0.0 if arg == "mean" else float(arg or 1) * zd, zk)
         elif name == "xreg":  # the least-squares line of keyword z on dense z over the own-language candidates
-            qlangs = set(query_languages(question))
-            langs = self.index.manifest.chunk_languages(union)
-            other = np.array([langs.get(c) not in qlangs and langs.get(c) is not None for c in union])
             same = ~other
             if other.any() and same.sum() > 2 and zd[same].std() > 1e-9:
                 b = max(0.0, float(np.cov(zd[same], zk[same], bias=True)[0, 1] / zd[same].var()))
@@ -195,15 +193,8 @@ def variant(name: str, arg: str):
                     guess = np.maximum(zk, guess)
                 zk = np.where(other, guess, zk)
         elif name in ("anyid", "xid"):  # the rule before 2026-11-24 02:00 / identifier terms only
-            qlangs = set(query_languages(question))  # an English question read in all three languages
-            langs = self.index.manifest.chunk_languages(union)
-            other = np.array([langs.get(c) not in qlangs and langs.get(c) is not None for c in union])
             if other.any():
-                same = ~other
-                rho = 0.0
-                if same.sum() > 2 and zd[same].std() > 1e-9 and zk[same].std() > 1e-9:
-                    rho = max(0.0, float(np.corrcoef(zd[same], zk[same])[0, 1]))
-                guess = rho * zd
+                guess = retrieval.channel_correlation(zd, zk, ~other) * zd
                 if retrieval._IDENTIFIER.search(question) and name == "anyid":  # any number, §, acronym
                     guess = np.maximum(zk, guess)
                 elif retrieval._IDENTIFIER.search(question):  # xid: BM25 of the identifier terms alone
@@ -212,7 +203,7 @@ def variant(name: str, arg: str):
                     guess = np.maximum(retrieval.standardise(np.array([sc.get(c, 0.0) for c in union])), guess)
                 zk = np.where(other, guess, zk)
         elif name != "nofill":  # as shipped: the keyword z-score the dense one predicts
-            zk = self._cross_language_keyword(question, union, zd, zk, self._exact_identifier(question) or self._lookup(question))
+            zk = self._cross_language_keyword(question, union, zd, zk, exact)
         if name in ("margin", "both"):
             def margin(z):
                 return float(np.diff(np.sort(z)[-2:])[0]) if len(z) > 1 else 0.0
