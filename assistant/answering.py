@@ -27,6 +27,9 @@ UNEMBEDDED_PENALTY = 0.04
 COMPOUND_MIN = 9  # shortest question word treated as a possible compound
 COMPOUND_PART = 5  # shortest word counted as its head or tail
 MAX_SENTENCES = 3
+SIGNATURE_LINES = 8  # a letter's signature is looked for among its last lines
+SIGNATURE_DOCS = 2  # ... in the best-ranked documents
+SIGNATURE_BONUS = 1.0  # "who signed" is answered by the signature, not by a sentence that names a minister
 
 # Refusal thresholds, calibrated on eval/questions.yaml (see docs/benchmarks.md).
 REFUSE_DENSE = 0.80
@@ -127,6 +130,7 @@ class _Sentence:
     dense: float = 0.0
     score: float = 0.0
     typed: bool = False
+    signature: bool = False
 
 
 def _content_terms(question: str, lang: str) -> set[str]:
@@ -220,6 +224,38 @@ def compound_match(term: str, terms: set[str]) -> float:
     return 0.5 * head + 0.5 * tail
 
 
+_SIGNED = re.compile(
+    r"\b(underskrev\w*|underskrift\w*|undertegne\w*|underteckna\w*|skrivit under|skrev under|signe[dr]\w*|"
+    r"signatur\w*)\b", re.I)
+_CLOSING = re.compile(
+    r"(med )?(venlig(st)?|venlige|vänlig|vänliga) (hilsen|hilsner|hälsning|hälsningar)\b|(kind|best) regards\b|"
+    r"yours (sincerely|faithfully)\b|hälsningar\b", re.I)
+_NAME_WORD = r"[A-ZÆØÅÄÖ][a-zæøåäöéü]+(?:-[A-ZÆØÅÄÖ][a-zæøåäöéü]+)?"
+_NAME_LINE = re.compile(rf"{_NAME_WORD}(?: [A-ZÆØÅÄÖ]\.)?(?: (?:af |von |van |de )?{_NAME_WORD}){{1,3}}")
+
+
+def signature_block(text: str) -> tuple[int, int] | None:
+    """The span of a letter's signature at the end of its text: the signers' names and the office above them."""
+    lines = []
+    for m in re.finditer(r"[^\n]*\S[^\n]*", text):
+        g = m.group(0)
+        start = m.start() + len(g) - len(g.lstrip())
+        lines.append((start, m.start() + len(g.rstrip()), g.strip()))
+    lines = lines[-SIGNATURE_LINES:]
+    closing = max((i for i, ln in enumerate(lines) if _CLOSING.match(ln[2])), default=None)
+    if closing is not None:
+        block = lines[closing + 1 :]
+    else:  # no closing words: a run of short lines under the sender's name in capitals ("SVENSKA KOMMUNFÖRBUNDET")
+        i = len(lines)
+        while i > 0 and len(lines[i - 1][2].split()) <= 5 and not re.search(r"[.:;,]$|\d", lines[i - 1][2]):
+            i -= 1
+        block = lines[i:]
+        if not any(ln[2].isupper() and len(ln[2]) > 3 for ln in block):
+            return None
+    names = [ln for ln in block if _NAME_LINE.fullmatch(ln[2])]
+    return (block[0][0], names[-1][1]) if names else None
+
+
 def _pinned_numbers(question: str) -> set[str]:
     """Years and identifiers in a question that an answering document must mention."""
     return {x for x in _numbers(question) if re.fullmatch(r"(1[89]|20)\d\d", x) or re.search(r"[-:/]", x)}
@@ -309,6 +345,8 @@ class Answerer:
         sents = _sentences(top)
         # Each document's canonical text is read once per question, however many checks need it.
         doc_text = lru_cache(maxsize=None)(lambda d: self.retriever.index.manifest.document_text(d) or "")
+        if _SIGNED.search(query) and answer_types(query) <= {"person", "organisation"}:  # who signed, not when
+            sents += self._signatures(top, doc_text)
         coverage = self._score(query, sents, doc_text)
         best = max(sents, key=lambda s: s.score) if sents else None
         dense_top = max((h.dense or 0.0) for h in top)
@@ -327,6 +365,23 @@ class Answerer:
             cites.append(self._cite(i, s.hit, s.start, s.end, s.text, s.score))
             parts.append(f"{_flatten(s.text)} [{i}]")
         return Answer(question, lang, " ".join(parts), False, cites, confidence, searched=query, **diagnostics)
+
+    def _signatures(self, top: list[Hit], doc_text: Callable[[str], str]) -> list[_Sentence]:
+        """The signature blocks of the best-ranked documents that are letters, as candidate answers."""
+        out = []
+        for doc_id in list(dict.fromkeys(h.chunk.doc_id for h in top))[:SIGNATURE_DOCS]:
+            text = doc_text(doc_id)
+            span = signature_block(text)
+            if span is None:
+                continue
+            best = next(h for h in top if h.chunk.doc_id == doc_id)
+            chunk = next((c for c in self.retriever.index.manifest.chunks_of(doc_id) if c.start <= span[0] < c.end), None)
+            if chunk is None:
+                continue
+            hit = next((h for h in top if h.chunk.id == chunk.id), None)
+            hit = hit or Hit(chunk, best.score, best.dense, best.keyword, best.rank, best.channels)
+            out.append(_Sentence(hit, span[0], span[1], text[span[0] : span[1]], signature=True))
+        return out
 
     def _score(self, question: str, sents: list[_Sentence], doc_text: Callable[[str], str]) -> float:
         """Score sentences for the question; return the question's best term coverage."""
@@ -409,6 +464,8 @@ class Answerer:
                 s.score -= 0.25  # a bare year answers "when" less well than a day and month
             if names and s.hit.chunk.doc_id in named_docs:
                 s.score += 0.15  # the document names what the question names ("Kommunförbundet")
+            if s.signature:
+                s.score += SIGNATURE_BONUS
             if lacks.get(s.hit.chunk.doc_id):
                 s.score -= 0.5  # the question pins a year or number this document never mentions
             novel = {t for t in ts if not t.startswith("~")} - by_lang[s.hit.chunk.language or "da"]

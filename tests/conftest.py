@@ -69,6 +69,34 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, input:
     )
 
 
+def write_pdf(path: Path, pages: list[str] | None = None, encrypt: str | None = None, drawing: str | None = None) -> Path:
+    """Write a real PDF, one page per text; optionally encrypted, or ending in a page with only a drawing."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=11)
+    for text in pages or []:
+        pdf.add_page()
+        pdf.multi_cell(0, 6, text)
+    if drawing == "image":  # a "scan": one page holding only a picture
+        from PIL import Image
+
+        img = path.with_suffix(".png")
+        Image.new("RGB", (200, 280), (240, 240, 230)).save(img)
+        pdf.add_page()
+        pdf.image(str(img), x=10, y=10, w=180)
+        img.unlink()
+    elif drawing == "vector":  # only vector drawing, no text
+        pdf.add_page()
+        pdf.set_fill_color(200, 30, 30)
+        pdf.rect(20, 20, 100, 60, style="F")
+        pdf.line(10, 10, 200, 280)
+    if encrypt:
+        pdf.set_encryption(owner_password=encrypt, user_password=encrypt)
+    pdf.output(str(path))
+    return path
+
+
 def assert_quotes_exact(answer, manifest) -> None:
     """Every citation's quote is the canonical text between its offsets."""
     for c in answer.citations + answer.see_also:

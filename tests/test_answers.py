@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import CIRCULAR, PRESS_2010, STRATEGY, assert_quotes_exact, run_cli
+from conftest import CIRCULAR, PRESS_2010, STRATEGY, assert_quotes_exact, run_cli, write_pdf
 
 REPORT_2007 = "da-2008-12-16-paragraf-18-redegoerelse-2007"
 
@@ -176,3 +176,62 @@ def test_a_document_named_by_its_kind_is_found(answerer):
     assert "keyword" in next(h for h in hits if h.chunk.doc_id == CIRCULAR).channels
     ans = answerer.ask("Vad handlar cirkuläret om?")
     assert not ans.refused and ans.citations[0].doc_id == CIRCULAR
+
+
+LETTER_PAGES = [
+    "Socialministeriet\n\nTil Folketingets Socialudvalg\n\n"
+    "Orientering om tilskud til frivillige sociale foreninger i 2011.\n\n"
+    "Kontorchef Peter Hansen har stået for udarbejdelsen af notatet om tilskuddene. "
+    "Notatet viser, at kommunerne i 2011 har givet tilskud til 1.200 frivillige sociale foreninger, "
+    "og at tilskuddene især går til foreningernes lokaler og til aktiviteter for ældre.",
+    "Ministeriet vil følge udviklingen i kommunernes samarbejde med foreningerne tæt i de kommende år. "
+    "Jeg ser frem til drøftelsen i udvalget.\n\nMed venlig hilsen\n\nBirthe Rønn Hornbech",
+]
+
+
+def test_who_signed_a_letter_is_answered_by_its_signature(tmp_path):
+    # the letter names an official in its first paragraph; the one who signed it is the name under
+    # "Med venlig hilsen" on page 2
+    from assistant.answering import Answerer
+    from assistant.config import Settings
+    from assistant.ingestion import ingest
+    from assistant.retrieval import Retriever
+    from assistant.stores import Index
+
+    folder = tmp_path / "breve"
+    folder.mkdir()
+    write_pdf(folder / "orientering-tilskud-2011.pdf", LETTER_PAGES)
+    settings = Settings(index_dir=tmp_path / "index")
+    assert not ingest([folder], settings).failed
+    index = Index(settings.index_dir)
+    try:
+        answerer = Answerer(Retriever(index, settings.embed_model))
+        for question in [
+            "Hvem har underskrevet orienteringen om tilskud til frivillige sociale foreninger?",
+            "Vem har undertecknat brevet om bidrag till frivilliga sociala föreningar?",
+            "Who signed the letter to the Social Affairs Committee about grants to voluntary social associations in 2011?",
+        ]:
+            ans = answerer.ask(question)
+            assert not ans.refused, ans.answer
+            first = ans.citations[0]
+            assert first.quote == "Birthe Rønn Hornbech" and first.page == 2, ans.answer
+            assert "Peter Hansen" not in ans.answer
+            assert_quotes_exact(ans, index.manifest)
+    finally:
+        index.close()
+
+
+@pytest.mark.parametrize("text,signature", [
+    ("Vi ser fram emot ert svar.\n\nMed vänliga hälsningar\nAnna Lindqvist\nEnhetschef, Socialstyrelsen\n",
+     "Anna Lindqvist"),
+    ("Svar senast den 1 oktober.\n\nSVENSKA KOMMUNFÖRBUNDET\nVård och Omsorg\n\nAnita Sundin\n\nKarl-Axel Johansson",
+     "SVENSKA KOMMUNFÖRBUNDET\nVård och Omsorg\n\nAnita Sundin\n\nKarl-Axel Johansson"),
+    # a press release ends with whom to call, not with a signature
+    ("Kommunerne udbetalte 144,7 mio. kr.\n\nYderligere oplysninger:\nPressechef Mette Holm, tlf. 33 92 93 00", None),
+    ("Frivillige sociale foreninger\n\nLokaler og aktiviteter\n\nFrederiksberg Frivillighedsforum", None),
+])
+def test_a_signature_is_found_only_under_closing_words_or_a_sender_in_capitals(text, signature):
+    from assistant.answering import signature_block
+
+    span = signature_block(text)
+    assert (text[span[0] : span[1]] if span else None) == signature

@@ -3,23 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from conftest import write_pdf
 
 from assistant.errors import LoadError
 from assistant.loading import clean_text, load_document
-
-
-def _pdf(path, pages: list[str], encrypt: str | None = None):
-    from fpdf import FPDF
-
-    pdf = FPDF()
-    pdf.set_font("helvetica", size=11)
-    for text in pages:
-        pdf.add_page()
-        pdf.multi_cell(0, 6, text)
-    if encrypt:
-        pdf.set_encryption(owner_password=encrypt, user_password=encrypt)
-    pdf.output(str(path))
-    return path
 
 
 def test_pdf_keeps_page_numbers_and_drops_running_header(tmp_path):
@@ -27,7 +14,7 @@ def test_pdf_keeps_page_numbers_and_drops_running_header(tmp_path):
         f"Frederiksberg Kommune\nSide {i}\nAfsnit {i}: kommunen afsatte {i} mio. kr. til frivilligt arbejde i år."
         for i in range(1, 5)
     ]
-    doc = load_document(_pdf(tmp_path / "rapport.pdf", pages))
+    doc = load_document(write_pdf(tmp_path / "rapport.pdf", pages))
     assert len(doc.page_starts) == 4
     for i in range(1, 5):
         pos = doc.text.index(f"Afsnit {i}:")
@@ -36,7 +23,7 @@ def test_pdf_keeps_page_numbers_and_drops_running_header(tmp_path):
 
 
 def test_encrypted_pdf_gives_reason(tmp_path):
-    path = _pdf(tmp_path / "hemmelig.pdf", ["Fortroligt notat om budget."], encrypt="hemmelig")
+    path = write_pdf(tmp_path / "hemmelig.pdf", ["Fortroligt notat om budget."], encrypt="hemmelig")
     with pytest.raises(LoadError, match="hemmelig.pdf: encrypted PDF"):
         load_document(path)
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ASSISTANT, CHANGED, CORPUS, REMOVED, ROOT, index_state, run_cli
+from conftest import ASSISTANT, CHANGED, CORPUS, REMOVED, ROOT, index_state, run_cli, write_pdf
 
 CONTRACT = {"added": int, "updated": int, "removed": int, "unchanged": int, "failed": list, "chunks": int, "seconds": float}
 
@@ -165,33 +165,6 @@ def test_same_text_stored_once_and_near_duplicates_flagged(tmp_path):
 # --- 4. bad input ------------------------------------------------------------------------------
 
 
-def _pdf(path: Path, pages: list[str] | None = None, encrypt: str | None = None, drawing: str | None = None) -> Path:
-    from fpdf import FPDF
-
-    pdf = FPDF()
-    pdf.set_font("helvetica", size=11)
-    for text in pages or []:
-        pdf.add_page()
-        pdf.multi_cell(0, 6, text)
-    if drawing == "image":  # a "scan": one page holding only a picture
-        from PIL import Image
-
-        img = tmp_png = path.with_suffix(".png")
-        Image.new("RGB", (200, 280), (240, 240, 230)).save(tmp_png)
-        pdf.add_page()
-        pdf.image(str(img), x=10, y=10, w=180)
-        tmp_png.unlink()
-    elif drawing == "vector":  # only vector drawing, no text
-        pdf.add_page()
-        pdf.set_fill_color(200, 30, 30)
-        pdf.rect(20, 20, 100, 60, style="F")
-        pdf.line(10, 10, 200, 280)
-    if encrypt:
-        pdf.set_encryption(owner_password=encrypt, user_password=encrypt)
-    pdf.output(str(path))
-    return path
-
-
 GOOD_PDF_TEXT = [f"Side {i}. Kommunen afsatte {i} mio. kr. til frivilligt socialt arbejde og foreningernes lokaler." * 4 for i in range(1, 4)]
 
 
@@ -200,13 +173,13 @@ def make_bad_folder(folder: Path) -> dict[str, str]:
     import shutil
 
     shutil.copytree(CORPUS, folder)
-    good = _pdf(folder / "god-rapport.pdf", GOOD_PDF_TEXT)
+    good = write_pdf(folder / "god-rapport.pdf", GOOD_PDF_TEXT)
     (folder / "korrupt.pdf").write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >>\nendobj\ngarbage \x00\xff")
     data = good.read_bytes()
     (folder / "afkortet.pdf").write_bytes(data[: len(data) // 2])
-    _pdf(folder / "hemmelig.pdf", ["Fortroligt notat om budgettet."], encrypt="hemmelig")
-    _pdf(folder / "scannet.pdf", drawing="image")
-    _pdf(folder / "tegning.pdf", drawing="vector")
+    write_pdf(folder / "hemmelig.pdf", ["Fortroligt notat om budgettet."], encrypt="hemmelig")
+    write_pdf(folder / "scannet.pdf", drawing="image")
+    write_pdf(folder / "tegning.pdf", drawing="vector")
     (folder / "tom.txt").write_bytes(b"")
     (folder / "binaer.txt").write_bytes(bytes(range(256)) * 64)
     (folder / "odelagt.docx").write_bytes(b"PK\x03\x04 this is not really a zip archive")
