@@ -27,6 +27,7 @@ UNEMBEDDED_PENALTY = 0.04
 COMPOUND_MIN = 9  # shortest question word treated as a possible compound
 COMPOUND_PART = 5  # shortest word counted as its head or tail
 MAX_SENTENCES = 3
+LABEL_WORDS = 4  # a line of at most this many words ending in ":" is quoted with the line it introduces
 SIGNATURE_LINES = 8  # a letter's signature is looked for among its last lines
 SIGNATURE_DOCS = 2  # ... in the best-ranked documents
 SIGNATURE_BONUS = 1.0  # "who signed" is answered by the signature, not by a sentence that names a minister
@@ -269,12 +270,21 @@ def _sentences(hits: list[Hit]) -> list[_Sentence]:
     out: list[_Sentence] = []
     for h in hits:
         c = h.chunk
-        for s, e in sentence_spans(c.text):
+        spans = sentence_spans(c.text)
+        for i, (s, e) in enumerate(spans):
+            prev = spans[i - 1] if i else None
+            if prev and _is_label(c.text[prev[0] : prev[1]]) and not _BULLET.match(c.text[prev[1] : e]):
+                s = prev[0]  # "Yderligere oplysninger:" / "Berit Steengaard Olesen, tlf. …" is one answer (not a list)
             text = c.text[s:e]
             if len(text) < 12 or not re.search(r"[^\W\d_]{3}", text):
                 continue
             out.append(_Sentence(h, c.start + s, c.start + e, text))
     return out
+
+
+def _is_label(text: str) -> bool:
+    """A short line that introduces the next one: "Pressekontakt:", "Yderligere oplysninger:"."""
+    return text.endswith(":") and len(text.split()) <= LABEL_WORDS
 
 
 def _window(sent: _Sentence, terms: set[str], size: int = EMBED_WORDS) -> str:

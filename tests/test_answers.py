@@ -178,6 +178,20 @@ def test_a_document_named_by_its_kind_is_found(answerer):
     assert not ans.refused and ans.citations[0].doc_id == CIRCULAR
 
 
+
+@pytest.mark.parametrize("question", [
+    "Hvem kan give yderligere oplysninger om redegørelsen for 2009?",
+    "Hvilket telefonnummer skal man ringe til for yderligere oplysninger om § 18-redegørelsen?",
+])
+def test_a_line_under_a_label_is_quoted_with_its_label(answerer, question):
+    # "Yderligere oplysninger:" and the contact line under it are two lines; the label's words are what the
+    # question matches, the line is the answer
+    ans = answerer.ask(question)
+    assert not ans.refused, ans.answer
+    assert any(c.quote.startswith("Yderligere oplysninger:") and "Berit Steengaard Olesen" in c.quote
+               and "33 92 43 95" in c.quote for c in ans.citations), ans.answer
+    assert_quotes_exact(ans, answerer.retriever.index.manifest)
+
 LETTER_PAGES = [
     "Socialministeriet\n\nTil Folketingets Socialudvalg\n\n"
     "Orientering om tilskud til frivillige sociale foreninger i 2011.\n\n"
