@@ -29,8 +29,9 @@ COMPOUND_PART = 5  # shortest word counted as its head or tail
 MAX_SENTENCES = 3
 LABEL_WORDS = 4  # a line of at most this many words ending in ":" is quoted with the line it introduces
 SIGNATURE_LINES = 8  # a letter's signature is looked for among its last lines
-SIGNATURE_DOCS = 2  # ... in the best-ranked documents
-SIGNATURE_BONUS = 1.0  # "who signed" is answered by the signature, not by a sentence that names a minister
+BYLINE_LINES = 12  # a talk's or report's byline ("Ved Charlotte Markussen") among its first lines
+AUTHOR_DOCS = 2  # ... in the best-ranked documents
+AUTHOR_BONUS = 1.0  # "who signed / wrote" is answered by the signature or byline, not by a sentence naming someone
 
 # Refusal thresholds, calibrated on eval/questions.yaml (see docs/benchmarks.md).
 REFUSE_DENSE = 0.80
@@ -131,7 +132,7 @@ class _Sentence:
     dense: float = 0.0
     score: float = 0.0
     typed: bool = False
-    signature: bool = False
+    authored: bool = False  # a document's signature or byline
 
 
 def _content_terms(question: str, lang: str) -> set[str]:
@@ -225,9 +226,10 @@ def compound_match(term: str, terms: set[str]) -> float:
     return 0.5 * head + 0.5 * tail
 
 
-_SIGNED = re.compile(
-    r"\b(underskrev\w*|underskrift\w*|undertegne\w*|underteckna\w*|skrivit under|skrev under|signe[dr]\w*|"
-    r"signatur\w*)\b", re.I)
+_AUTHORED = re.compile(
+    r"\b(underskrev\w*|underskrift\w*|undertegne\w*|underteckna\w*|skrivit|skrev|skrevet|signe[dr]\w*|signatur\w*|"
+    r"wrote|written|forfatte\w*|författa\w*|author\w*|afsender\w*|avsändare\w*|sender|holdt|höll|"
+    r"gave the (talk|presentation)|presented)\b", re.I)
 _CLOSING = re.compile(
     r"(med )?(venlig(st)?|venlige|vänlig|vänliga) (hilsen|hilsner|hälsning|hälsningar)\b|(kind|best) regards\b|"
     r"yours (sincerely|faithfully)\b|hälsningar\b", re.I)
@@ -235,14 +237,23 @@ _NAME_WORD = r"[A-ZÆØÅÄÖ][a-zæøåäöéü]+(?:-[A-ZÆØÅÄÖ][a-zæøå�
 _NAME_LINE = re.compile(rf"{_NAME_WORD}(?: [A-ZÆØÅÄÖ]\.)?(?: (?:af |von |van |de )?{_NAME_WORD}){{1,3}}")
 
 
-def signature_block(text: str) -> tuple[int, int] | None:
-    """The span of a letter's signature at the end of its text: the signers' names and the office above them."""
-    lines = []
+_BYLINE = re.compile(rf"(?:ved|af|av|by) ({_NAME_LINE.pattern})", re.I)
+
+
+def _lines(text: str) -> list[tuple[int, int, str]]:
+    """The text's non-blank lines as (start, end, stripped text), offsets of the stripped line."""
+    out = []
     for m in re.finditer(r"[^\n]*\S[^\n]*", text):
         g = m.group(0)
-        start = m.start() + len(g) - len(g.lstrip())
-        lines.append((start, m.start() + len(g.rstrip()), g.strip()))
-    lines = lines[-SIGNATURE_LINES:]
+        out.append((m.start() + len(g) - len(g.lstrip()), m.start() + len(g.rstrip()), g.strip()))
+    return out
+
+
+def signature_block(text: str) -> tuple[int, int] | None:
+    """The span of a letter's signature at the end of its text: the signers' names and the office above them."""
+    lines = _lines(text[-4000:])
+    offset = max(0, len(text) - 4000)
+    lines = [(a + offset, b + offset, t) for a, b, t in lines[-SIGNATURE_LINES:]]
     closing = max((i for i, ln in enumerate(lines) if _CLOSING.match(ln[2])), default=None)
     if closing is not None:
         block = lines[closing + 1 :]
@@ -255,6 +266,18 @@ def signature_block(text: str) -> tuple[int, int] | None:
             return None
     names = [ln for ln in block if _NAME_LINE.fullmatch(ln[2])]
     return (block[0][0], names[-1][1]) if names else None
+
+
+def byline_block(text: str) -> tuple[int, int] | None:
+    """The span of a byline near the top of a talk or report ("Ved Charlotte Markussen", then the title under it)."""
+    lines = _lines(text[:4000])[:BYLINE_LINES]
+    for i, (start, end, line) in enumerate(lines):
+        if _BYLINE.fullmatch(line):
+            nxt = lines[i + 1] if i + 1 < len(lines) else None
+            if nxt and len(nxt[2].split()) <= 3 and nxt[2][0].isupper() and not re.search(r"[.:;,\d]", nxt[2]):
+                end = nxt[1]  # the title under the name: "Vicesocialdirektør"
+            return start, end
+    return None
 
 
 def _pinned_numbers(question: str) -> set[str]:
@@ -355,8 +378,9 @@ class Answerer:
         sents = _sentences(top)
         # Each document's canonical text is read once per question, however many checks need it.
         doc_text = lru_cache(maxsize=None)(lambda d: self.retriever.index.manifest.document_text(d) or "")
-        if _SIGNED.search(query) and answer_types(query) <= {"person", "organisation"}:  # who signed, not when
-            sents += self._signatures(top, doc_text)
+        types = answer_types(query)
+        if "person" in types and types <= {"person", "organisation"} and _AUTHORED.search(query):  # who, not when
+            sents += self._authorship(top, doc_text)
         coverage = self._score(query, sents, doc_text)
         best = max(sents, key=lambda s: s.score) if sents else None
         dense_top = max((h.dense or 0.0) for h in top)
@@ -376,21 +400,21 @@ class Answerer:
             parts.append(f"{_flatten(s.text)} [{i}]")
         return Answer(question, lang, " ".join(parts), False, cites, confidence, searched=query, **diagnostics)
 
-    def _signatures(self, top: list[Hit], doc_text: Callable[[str], str]) -> list[_Sentence]:
-        """The signature blocks of the best-ranked documents that are letters, as candidate answers."""
+    def _authorship(self, top: list[Hit], doc_text: Callable[[str], str]) -> list[_Sentence]:
+        """The signatures and bylines of the best-ranked documents, as candidate answers to "who signed / wrote"."""
         out = []
-        for doc_id in list(dict.fromkeys(h.chunk.doc_id for h in top))[:SIGNATURE_DOCS]:
+        for doc_id in list(dict.fromkeys(h.chunk.doc_id for h in top))[:AUTHOR_DOCS]:
             text = doc_text(doc_id)
-            span = signature_block(text)
-            if span is None:
-                continue
             best = next(h for h in top if h.chunk.doc_id == doc_id)
-            chunk = next((c for c in self.retriever.index.manifest.chunks_of(doc_id) if c.start <= span[0] < c.end), None)
-            if chunk is None:
-                continue
-            hit = next((h for h in top if h.chunk.id == chunk.id), None)
-            hit = hit or Hit(chunk, best.score, best.dense, best.keyword, best.rank, best.channels)
-            out.append(_Sentence(hit, span[0], span[1], text[span[0] : span[1]], signature=True))
+            chunks = None
+            for span in filter(None, (signature_block(text), byline_block(text))):
+                chunks = chunks or self.retriever.index.manifest.chunks_of(doc_id)
+                chunk = next((c for c in chunks if c.start <= span[0] < c.end), None)
+                if chunk is None:
+                    continue
+                hit = next((h for h in top if h.chunk.id == chunk.id), None)
+                hit = hit or Hit(chunk, best.score, best.dense, best.keyword, best.rank, best.channels)
+                out.append(_Sentence(hit, span[0], span[1], text[span[0] : span[1]], authored=True))
         return out
 
     def _score(self, question: str, sents: list[_Sentence], doc_text: Callable[[str], str]) -> float:
@@ -474,8 +498,8 @@ class Answerer:
                 s.score -= 0.25  # a bare year answers "when" less well than a day and month
             if names and s.hit.chunk.doc_id in named_docs:
                 s.score += 0.15  # the document names what the question names ("Kommunförbundet")
-            if s.signature:
-                s.score += SIGNATURE_BONUS
+            if s.authored:
+                s.score += AUTHOR_BONUS
             if lacks.get(s.hit.chunk.doc_id):
                 s.score -= 0.5  # the question pins a year or number this document never mentions
             novel = {t for t in ts if not t.startswith("~")} - by_lang[s.hit.chunk.language or "da"]

@@ -203,33 +203,51 @@ LETTER_PAGES = [
 ]
 
 
-def test_who_signed_a_letter_is_answered_by_its_signature(tmp_path):
-    # the letter names an official in its first paragraph; the one who signed it is the name under
-    # "Med venlig hilsen" on page 2
+REPORT_PARAGRAPHS = [
+    "Unga i hemlöshet – en kartläggning",
+    "Av Maria Ek",
+    "Utredare",
+    "Rapporten kartlägger hemlösheten bland unga vuxna i tio kommuner under 2012.",
+    "Projektet leddes av Lars Berg vid socialförvaltningen, som också samordnade intervjuerna med kommunerna.",
+    "Kartläggningen visar att antalet unga hemlösa har ökat och att kommunerna saknar boenden för unga vuxna.",
+]
+
+
+def test_who_signed_or_wrote_a_document_is_answered_by_its_signature_or_byline(tmp_path):
+    # each document names another person in its text; the one who signed the letter is the name under
+    # "Med venlig hilsen" on page 2, the one who wrote the report is its byline "Av Maria Ek"
+    import docx
+
     from assistant.answering import Answerer
     from assistant.config import Settings
     from assistant.ingestion import ingest
     from assistant.retrieval import Retriever
     from assistant.stores import Index
 
-    folder = tmp_path / "breve"
+    folder = tmp_path / "dokumenter"
     folder.mkdir()
     write_pdf(folder / "orientering-tilskud-2011.pdf", LETTER_PAGES)
+    report = docx.Document()
+    for text in REPORT_PARAGRAPHS:
+        report.add_paragraph(text)
+    report.save(str(folder / "unga-i-hemloshet.docx"))
     settings = Settings(index_dir=tmp_path / "index")
     assert not ingest([folder], settings).failed
     index = Index(settings.index_dir)
     try:
         answerer = Answerer(Retriever(index, settings.embed_model))
-        for question in [
-            "Hvem har underskrevet orienteringen om tilskud til frivillige sociale foreninger?",
-            "Vem har undertecknat brevet om bidrag till frivilliga sociala föreningar?",
-            "Who signed the letter to the Social Affairs Committee about grants to voluntary social associations in 2011?",
+        for question, quote, page in [
+            ("Hvem har underskrevet orienteringen om tilskud til frivillige sociale foreninger?", "Birthe Rønn Hornbech", 2),
+            ("Vem har undertecknat brevet om bidrag till frivilliga sociala föreningar?", "Birthe Rønn Hornbech", 2),
+            ("Who signed the letter to the Social Affairs Committee about grants to voluntary social associations "
+             "in 2011?", "Birthe Rønn Hornbech", 2),
+            ("Vem har skrivit rapporten om hemlösheten bland unga vuxna?", "Av Maria Ek\n\nUtredare", None),
         ]:
             ans = answerer.ask(question)
             assert not ans.refused, ans.answer
             first = ans.citations[0]
-            assert first.quote == "Birthe Rønn Hornbech" and first.page == 2, ans.answer
-            assert "Peter Hansen" not in ans.answer
+            assert (first.quote, first.page) == (quote, page), ans.answer
+            assert "Peter Hansen" not in ans.answer and "Lars Berg" not in ans.answer
             assert_quotes_exact(ans, index.manifest)
     finally:
         index.close()
