@@ -20,11 +20,10 @@ from .answering import Answer, Citation, check_question
 from .errors import AssistantError, QuestionError
 from .language import LANGUAGES, STOPWORDS, detect_language, match_terms
 from .prompts import labels, prompt
-from .retrieval import Filters
+from .retrieval import Filters, check_filters
 
 APP_DIR = "policy-assistant"
 MAX_CONTEXT_TERMS = 8
-_DATE_ARG = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
 
 # --- where things are ---------------------------------------------------------------------------
@@ -301,7 +300,6 @@ def parse_filters(args: list[str], current: Filters, known_types: Iterable[str] 
     if len(args) == 1 and args[0].lower() in ("off", "none", "clear", "reset"):
         return Filters()
     values = {k: getattr(current, k) for k in FILTER_KEYS}
-    types = sorted(set(known_types))
     for arg in args:
         key, sep, value = arg.partition("=")
         key = key.strip().lower()
@@ -313,20 +311,8 @@ def parse_filters(args: list[str], current: Filters, known_types: Iterable[str] 
         if value.lower() in ("", "off", "none", "any", "all"):
             values[key] = None
             continue
-        if key == "lang":
-            value = value.lower()
-            if value not in LANGUAGES:
-                raise QuestionError(f"lang={value}: expected one of {', '.join(LANGUAGES)}")
-        elif key in ("since", "until"):
-            if not _DATE_ARG.match(value):
-                raise QuestionError(f"{key}={value}: expected a date YYYY, YYYY-MM or YYYY-MM-DD")
-        elif key == "type" and types and value not in types:
-            near = [t for t in types if value.lower() in t.lower()]
-            if len(near) != 1:
-                raise QuestionError(f"type={value}: the index has the types {', '.join(types)}")
-            value = near[0]
         values[key] = value
-    return Filters(**values)
+    return check_filters(Filters(**values), known_types)
 
 
 # --- sessions in SQLite ---------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -106,7 +105,7 @@ def ask(
     question: str = typer.Argument(..., help="The question, in Danish, Swedish or English."),
     index: Optional[Path] = IndexOpt,
     chroma_url: Optional[str] = ChromaOpt,
-    k: int = typer.Option(8, "-k", help="How many passages to read."),
+    k: int = typer.Option(8, "-k", min=1, help="How many passages to read."),
     lang: Optional[str] = LangOpt,
     doc_type: Optional[str] = TypeOpt,
     since: Optional[str] = SinceOpt,
@@ -143,7 +142,7 @@ def search(
     question: str = typer.Argument(..., help="What to search for."),
     index: Optional[Path] = IndexOpt,
     chroma_url: Optional[str] = ChromaOpt,
-    k: int = typer.Option(10, "-k", help="How many passages to return."),
+    k: int = typer.Option(10, "-k", min=1, help="How many passages to return."),
     lang: Optional[str] = LangOpt,
     doc_type: Optional[str] = TypeOpt,
     since: Optional[str] = SinceOpt,
@@ -221,7 +220,7 @@ def index_list(index: Optional[Path] = IndexOpt, chroma_url: Optional[str] = Chr
 @index_app.command("remove")
 @handle_errors
 def index_remove(
-    paths: list[Path] = typer.Argument(..., help="Files (or folders) whose documents to remove."),
+    paths: list[Path] = typer.Argument(..., help="Files or folders whose documents to remove, or doc ids (`index list`)."),
     index: Optional[Path] = IndexOpt,
     chroma_url: Optional[str] = ChromaOpt,
     as_json: bool = JsonOpt,
@@ -233,12 +232,12 @@ def index_remove(
     from .ingestion import remove_paths
 
     n = remove_paths(paths, _settings(index, chroma_url))
+    if n == 0:
+        raise AssistantError(f"{', '.join(map(str, paths))}: no indexed document at this path or with this id")
     if as_json:
         render.print_json({"removed": n})
     else:
         render.info(f"removed {n} document(s)")
-    if n == 0:
-        raise typer.Exit(1)
 
 
 @index_app.command("rebuild")
@@ -261,6 +260,7 @@ def index_rebuild(
 def eval_cmd(
     questions: Path = typer.Argument(Path("eval/questions.yaml"), help="Question set (YAML or JSONL)."),
     index: Optional[Path] = IndexOpt,
+    chroma_url: Optional[str] = ChromaOpt,
     out: Path = typer.Option(Path("eval/out"), "--out", help="Folder for results.json, report.md and chart.png."),
     baseline: Optional[Path] = typer.Option(None, "--baseline", help="A results.json to compare with."),
     gate: bool = typer.Option(False, "--gate", help="Exit 1 when a metric is worse than the baseline beyond the tolerance."),
@@ -275,28 +275,25 @@ def eval_cmd(
     Example: `assistant eval --dataset eval/datasets/swefaq-dev --out eval/out/swefaq`
     """
     from . import evaluation
+    from .retrieval import check_mode
 
-    settings = _settings(index)
+    settings = _settings(index, chroma_url)
+    check_mode(mode)
+    if gate and baseline is None:
+        raise AssistantError("--gate needs --baseline RESULTS.json", exit_code=2)
+    base = evaluation.load_baseline(baseline) if baseline is not None else None
     with render.count_progress("Evaluating", enabled=not as_json) as progress:
         if dataset is not None:
             results = evaluation.evaluate_dataset(dataset, settings, mode=mode, index_dir=index, progress=progress)
         else:
             results = evaluation.evaluate_questions(evaluation.load_questions(questions), settings, mode=mode, progress=progress)
-    comparison = None
-    if baseline is not None:
-        try:
-            base = json.loads(baseline.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise AssistantError(f"{baseline}: cannot read the baseline ({exc})") from None
-        comparison = evaluation.compare(results, base)
+    comparison = evaluation.compare(results, base) if base is not None else None
     written = evaluation.write_report(results, out, comparison)
     if as_json:
         render.print_json({"aggregate": results["aggregate"], "comparison": comparison, "written": [str(p) for p in written]})
     else:
         render.eval_results(results, comparison, written)
     if gate:
-        if comparison is None:
-            raise AssistantError("--gate needs --baseline RESULTS.json", exit_code=2)
         worse = [r for r in comparison if r["worse"]]
         if worse:
             render.error(
@@ -311,6 +308,7 @@ def eval_cmd(
 def chat(
     session: Optional[int] = typer.Argument(None, help="With --resume: the session to continue (default: the latest).", show_default=False),
     index: Optional[Path] = IndexOpt,
+    chroma_url: Optional[str] = ChromaOpt,
     lang: Optional[str] = LangOpt,
     doc_type: Optional[str] = TypeOpt,
     since: Optional[str] = SinceOpt,
@@ -329,8 +327,9 @@ def chat(
     Example: `assistant chat --lang da` · `assistant chat --resume` · `assistant chat --list`
     """
     from .chat import Chat, open_store, with_filters
+    from .retrieval import check_filters
 
-    settings = _settings(index)
+    settings = _settings(index, chroma_url)
     store = open_store(settings)
     try:
         if list_sessions:
@@ -345,7 +344,8 @@ def chat(
         with open_retriever(settings) as retriever:
             conv = Chat(retriever, settings, store)
             resumed = conv.resume(session) if resume or session is not None else None
-            conv.set_filters(with_filters(conv.filters, lang=lang, type=doc_type, since=since, until=until, source=source))
+            wanted = with_filters(conv.filters, lang=lang, type=doc_type, since=since, until=until, source=source)
+            conv.set_filters(check_filters(wanted, retriever.index.manifest.document_types()))
             want_llm = llm if llm is not None else (None if resumed else settings.llm.enabled or None)
             if want_llm is not None and want_llm != conv.llm:
                 try:

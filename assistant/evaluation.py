@@ -9,7 +9,7 @@ import tempfile
 import time
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field
 from pathlib import Path
 
 from .answering import Answerer
@@ -56,19 +56,27 @@ def load_questions(path: Path) -> list[Question]:
         raw = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise AssistantError(f"{path}: cannot read the question set ({exc.strerror})") from None
-    if path.suffix in (".jsonl", ".json"):
-        items = [json.loads(line) for line in raw.splitlines() if line.strip()]
-    else:
-        import yaml
+    import yaml
 
-        data = yaml.safe_load(raw) or {}
-        items = data.get("questions", data) if isinstance(data, dict) else data
+    try:
+        if path.suffix in (".jsonl", ".json"):
+            items = [json.loads(line) for line in raw.splitlines() if line.strip()]
+        else:
+            data = yaml.safe_load(raw) or {}
+            items = data.get("questions", data) if isinstance(data, dict) else data
+    except (ValueError, yaml.YAMLError) as exc:
+        raise AssistantError(f"{path}: not a question set ({' '.join(str(exc).split())[:160]})") from None
+    if not isinstance(items, list):
+        raise AssistantError(f"{path}: not a question set (expected a list of questions under `questions:`)")
+    required = [k for k, f in Question.__dataclass_fields__.items() if f.default is MISSING and f.default_factory is MISSING]
     out = []
-    for it in items:
-        try:
-            out.append(Question(**{k: it[k] for k in Question.__dataclass_fields__ if k in it}))
-        except TypeError as exc:
-            raise AssistantError(f"{path}: bad question {it.get('id', '?')}: {exc}") from None
+    for n, it in enumerate(items, 1):
+        if not isinstance(it, dict):
+            raise AssistantError(f"{path}: question {n} is not a mapping of id, language, question, answerable")
+        missing = [k for k in required if k not in it]
+        if missing:
+            raise AssistantError(f"{path}: question {it.get('id', n)} lacks {', '.join(missing)}")
+        out.append(Question(**{k: it[k] for k in Question.__dataclass_fields__ if k in it}))
     if not out:
         raise AssistantError(f"{path}: no questions")
     return out
@@ -337,6 +345,18 @@ def evaluate_dataset(
 
 
 # --- baseline, gate, report, chart -------------------------------------------------------------
+
+
+def load_baseline(path: Path) -> dict:
+    """A results.json written by `assistant eval`, or an error naming the file and what is wrong with it."""
+    try:
+        base = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise AssistantError(f"{path}: cannot read the baseline ({exc})") from None
+    overall = base.get("aggregate", {}).get("overall") if isinstance(base, dict) else None
+    if not isinstance(overall, dict) or not overall:
+        raise AssistantError(f"{path}: not an `assistant eval` results.json (no aggregate scores)")
+    return base
 
 
 def compare(current: dict, baseline: dict) -> list[dict]:

@@ -698,7 +698,7 @@ def _collect_garbage(index: Index, candidates: set[str] | None = None) -> None:
 
 
 def remove_paths(paths: Iterable[Path], settings: Settings) -> int:
-    """Remove the documents (and duplicate files) at the given paths or under the given folders."""
+    """Remove the documents (and duplicate files) at the given paths, under the given folders, or with the given ids."""
     index = Index(settings.index_dir, settings.chroma_url)
     try:
         with index.writer_lock():
@@ -707,7 +707,8 @@ def remove_paths(paths: Iterable[Path], settings: Settings) -> int:
             def hit(path: str, source: str) -> bool:
                 return any(Path(path) == t or _under(Path(path), t) or source == str(t) for t in targets)
 
-            docs = [d for d in index.manifest.documents() if hit(d.path, d.source)]
+            ids = {str(p) for p in paths}
+            docs = [d for d in index.manifest.documents() if hit(d.path, d.source) or d.doc_id in ids]
             aliases = [a for a in index.manifest.aliases().values() if hit(a["path"], a["source"])]
             if not docs and not aliases:
                 return 0

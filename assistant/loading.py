@@ -22,6 +22,7 @@ HTML_EXTS = {".html", ".htm"}
 SUPPORTED_EXTS = {".pdf", ".docx"} | TEXT_EXTS | MD_EXTS | HTML_EXTS
 METADATA_FILES = {"metadata.yaml", "metadata.yml"}
 MAX_BYTES = 200 * 1024 * 1024
+LEGACY_MAX_ACCENTED = 0.3  # Danish or Swedish text read as Windows-1252 has far fewer accented letters than this
 
 
 @dataclass
@@ -141,9 +142,25 @@ def decode_text(data: bytes, name: str) -> str:
     Text that is UTF-8 but for a few invalid bytes keeps its UTF-8 reading, with U+FFFD
     replacement characters where the bytes were broken (rather than turning into mojibake).
     """
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # a UTF-16 byte-order mark (Notepad's "Unicode")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise LoadError(f"{name}: broken UTF-16 text") from None
     if looks_binary(data):
         raise LoadError(f"{name}: binary data, not text")
-    return _decode(data)
+    text = _decode(data)
+    if not mostly_utf8(data) and _implausible_legacy(text):
+        sample = " ".join(text.split())[:30]
+        raise LoadError(f"{name}: unknown text encoding (not UTF-8; read as Windows-1252 it says \"{sample}\")")
+    return text
+
+
+def _implausible_legacy(text: str) -> bool:
+    """True when text read as Windows-1252 is mostly accented letters: another code page (KOI8-R, cp1251, …)."""
+    letters = [c for c in text if c.isalpha()]
+    foreign = sum(1 for c in letters if not c.isascii())
+    return len(letters) >= 20 and foreign > LEGACY_MAX_ACCENTED * len(letters)
 
 
 def _decode(data: bytes, declared: str | None = None) -> str:
@@ -291,6 +308,9 @@ def _load_pdf(data: bytes, name: str) -> LoadedDocument:
     import pypdf
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # no "EOF marker not found" noise on stderr
+    if b"%PDF-" not in data[:1024]:
+        kind = "a Word .docx or other ZIP file" if data[:2] == b"PK" else "no %PDF header"
+        raise LoadError(f"{name}: not a PDF ({kind})")
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .embedding import Embedder, canonical_model_name, get_embedder
-from .language import analyze, query_languages, query_terms
-from .stores import ChunkRecord, Index
+from .errors import QuestionError
+from .language import LANGUAGES, analyze, query_languages, query_terms
+from .stores import ChunkRecord, Index, date_key, end_key
 
 RRF_K = 60
 CANDIDATES = 50
@@ -35,6 +38,44 @@ class Filters:
     def describe(self) -> str:
         """The filters as `key=value` words."""
         return " ".join(f"{k}={v}" for k, v in self.__dict__.items() if v)
+
+
+MODES = ("hybrid", "dense", "keyword")
+_DATE_ARG = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+
+def check_mode(mode: str) -> str:
+    """The retrieval mode, or a QuestionError when it is not hybrid, dense or keyword."""
+    if mode not in MODES:
+        raise QuestionError(f"mode={mode}: expected one of {', '.join(MODES)}")
+    return mode
+
+
+def check_filters(filters: Filters, known_types: Iterable[str] = ()) -> Filters:
+    """The filters with language and type spelled as the index spells them, or a QuestionError naming a bad one."""
+    lang, doc_type = filters.lang, filters.type
+    if lang is not None:
+        lang = lang.strip().lower()
+        if lang not in LANGUAGES:
+            raise QuestionError(f"lang={filters.lang}: expected one of {', '.join(LANGUAGES)}")
+    for key in ("since", "until"):
+        value = getattr(filters, key)
+        m = _DATE_ARG.fullmatch(value.strip()) if value is not None else None
+        if value is not None:
+            try:
+                datetime.date(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1))
+            except (AttributeError, ValueError):
+                raise QuestionError(f"{key}={value}: expected a date YYYY, YYYY-MM or YYYY-MM-DD") from None
+    if filters.since and filters.until and date_key(filters.since.strip()) > end_key(filters.until.strip()):
+        raise QuestionError(f"since={filters.since} is after until={filters.until}")
+    if doc_type is not None:
+        types = sorted(set(known_types))
+        if doc_type not in types:
+            near = [t for t in types if doc_type.lower() in t.lower()]
+            if len(near) != 1:
+                raise QuestionError(f"type={doc_type}: the index has the types {', '.join(types) or '(none)'}")
+            doc_type = near[0]
+    return replace(filters, lang=lang, type=doc_type)
 
 
 @dataclass
@@ -117,9 +158,13 @@ class Retriever:
         """The doc ids a filtered search may return, or None for all."""
         if filters is None or not filters.active():
             return None
-        return self.index.manifest.filter_doc_ids(
+        filters = check_filters(filters, self.index.manifest.document_types())
+        docs = self.index.manifest.filter_doc_ids(
             filters.lang, filters.type, filters.since, filters.until, filters.source
         )
+        if not docs:
+            raise QuestionError(f"no indexed document matches the filters {filters.describe()}")
+        return docs
 
     def query_vector(self, question: str) -> np.ndarray:
         """The question's query vector (the last question's is kept, so answering reuses retrieval's)."""
@@ -147,9 +192,8 @@ class Retriever:
         self, question: str, k: int = 10, filters: Filters | None = None, mode: str = "hybrid"
     ) -> list[Hit]:
         """The k best chunks for a question."""
+        check_mode(mode)
         docs = self.allowed_docs(filters)
-        if docs is not None and not docs:
-            return []
         n = max(CANDIDATES, 3 * k)
         dense = self.dense(question, n, docs) if mode in ("hybrid", "dense") else []
         kw = self.keyword(question, n, docs) if mode in ("hybrid", "keyword") else []

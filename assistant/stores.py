@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import AssistantError, IndexLockedError, IndexMissingError, ModelMismatchError
+from .errors import EXIT_USAGE, AssistantError, IndexLockedError, IndexMissingError, ModelMismatchError
 from .language import ANALYZER_VERSION
 
 MANIFEST = "manifest.sqlite"
@@ -195,6 +195,10 @@ class Manifest:
         ).fetchall()
         return [self._doc(r) for r in rows]
 
+    def document_types(self) -> list[str]:
+        """The document types the index holds."""
+        return [r[0] for r in self.db.execute("SELECT DISTINCT type FROM documents WHERE type IS NOT NULL ORDER BY type")]
+
     def document(self, doc_id: str) -> DocumentRecord | None:
         """One document with its canonical text."""
         r = self.db.execute(
@@ -325,7 +329,7 @@ class Manifest:
             dk = date_key(d.date)
             if since and (dk == 0 or dk < date_key(since)):
                 continue
-            if until and (dk == 0 or dk > _end_key(until)):
+            if until and (dk == 0 or dk > end_key(until)):
                 continue
             if source_glob and not (
                 fnmatch.fnmatch(d.source, source_glob) or fnmatch.fnmatch(Path(d.source).name, source_glob)
@@ -441,7 +445,7 @@ class Manifest:
         return [{"a": r[0], "b": r[1], "similarity": round(r[2], 3), "a_doc_id": r[3], "b_doc_id": r[4]} for r in rows]
 
 
-def _end_key(date: str) -> int:
+def end_key(date: str) -> int:
     """The last day covered by a possibly partial date: 2010 → 20101231."""
     parts = str(date).split("-")
     if len(parts) == 1:
@@ -1007,6 +1011,8 @@ class Index:
         self.dir = Path(index_dir)
         if create and chroma_url:
             check_chroma_server(normalize_chroma_url(chroma_url))  # a writer fails at once, not halfway through
+        if self.dir.exists() and not self.dir.is_dir():
+            raise AssistantError(f"{self.dir}: is a file, not an index folder", exit_code=EXIT_USAGE)
         if create:
             self.dir.mkdir(parents=True, exist_ok=True)
         elif not (self.dir / MANIFEST).exists():

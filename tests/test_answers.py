@@ -89,6 +89,44 @@ def test_missing_index_and_bad_questions_fail_cleanly(tmp_path, seed_settings):
     assert r.returncode == 2 and "no words" in r.stderr
 
 
+
+@pytest.mark.parametrize("args,message", [
+    (["ask", "Hvad er formålet?", "--since", "notadate"], "since=notadate: expected a date"),
+    (["ask", "Hvad er formålet?", "--since", "2009-13-45"], "since=2009-13-45: expected a date"),
+    (["ask", "Hvad er formålet?", "--lang", "xx"], "lang=xx: expected one of da, sv, en"),
+    (["ask", "Hvad er formålet?", "--type", "nosuch"], "type=nosuch: the index has the types circular, "),
+    (["ask", "Hvad er formålet?", "--since", "2011", "--until", "2009"], "since=2011 is after until=2009"),
+    (["search", "frivillighed", "--source", "nomatch/*"], "no indexed document matches the filters source=nomatch/*"),
+    (["search", "frivillighed", "--mode", "bogus"], "mode=bogus: expected one of hybrid, dense, keyword"),
+    (["search", "frivillighed", "-k", "0"], "-k"),
+])
+def test_filters_and_options_that_cannot_match_are_refused_with_a_reason(seed_settings, args, message):
+    # before, each printed the refusal phrase or no results with exit 0, as if the documents had no answer
+    r = run_cli(*args, "--index", str(seed_settings.index_dir))
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, (r.returncode, r.stderr)
+    if args[0] == "ask":
+        assert r.stdout == "" and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_bad_index_path_question_file_and_baseline_fail_cleanly(tmp_path, seed_settings):
+    a_file = tmp_path / "index.txt"
+    a_file.write_text("x")
+    r = run_cli("ingest", "corpus", "--index", str(a_file))
+    assert r.returncode == 2 and r.stderr.strip() == f"error: {a_file}: is a file, not an index folder", r.stderr
+    for body, reason in [("garbage: [", "not a question set"), ("[1, 2]", "question 1 is not a mapping"),
+                         ("questions:\n  - id: q1\n    question: Hvad?\n", "question q1 lacks language, answerable")]:
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(body)
+        r = run_cli("eval", str(bad), "--index", str(seed_settings.index_dir), "--out", str(tmp_path / "out"))
+        assert r.returncode == 1 and reason in r.stderr and "Traceback" not in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1
+    empty = tmp_path / "empty.json"
+    empty.write_text("{}")
+    r = run_cli("eval", "--baseline", str(empty), "--gate", "--index", str(seed_settings.index_dir))
+    assert r.returncode == 1 and "not an `assistant eval` results.json" in r.stderr, r.stderr
+    r = run_cli("index", "remove", "corpus/nonexist.txt", "--index", str(seed_settings.index_dir))
+    assert r.returncode == 1 and "corpus/nonexist.txt: no indexed document" in r.stderr, r.stderr
+
 def test_filters_restrict_search_and_ask(answerer):
     from assistant.retrieval import Filters
 

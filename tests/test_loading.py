@@ -50,6 +50,20 @@ def test_cp1252_danish_text_decodes(tmp_path):
     assert "støtte" in doc.text and "på" in doc.text and "særlig" in doc.text and "–" in doc.text
 
 
+
+def test_utf16_text_decodes_and_an_unknown_code_page_is_refused(tmp_path):
+    notepad = tmp_path / "unicode.txt"  # Notepad's "Unicode": UTF-16 with a byte-order mark
+    notepad.write_bytes("Kommunernes støtte til frivillige sociale foreninger.".encode("utf-16"))
+    assert load_document(notepad).text == "Kommunernes støtte til frivillige sociale foreninger."
+    russian = tmp_path / "koi8.txt"  # read as Windows-1252 it would be "üÔÏ ÔÅËÓÔ Ï ÄÏÂÒÏ×…"
+    russian.write_bytes("Это текст о добровольной социальной работе в муниципалитетах.".encode("koi8-r"))
+    with pytest.raises(LoadError, match=r"koi8.txt: unknown text encoding \(not UTF-8"):
+        load_document(russian)
+    word = tmp_path / "rapport.pdf"  # a Word file with the wrong extension
+    word.write_bytes(b"PK\x03\x04" + bytes(200))
+    with pytest.raises(LoadError, match=r"rapport.pdf: not a PDF \(a Word .docx or other ZIP file\)"):
+        load_document(word)
+
 def test_hygiene_nfc_soft_hyphen_and_line_hyphenation():
     text = clean_text("Samar\u00adbejdet med frivil-\nlige foreninger i Ga\u030avle")
     assert text == "Samarbejdet med frivillige foreninger i Gåvle"
