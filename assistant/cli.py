@@ -301,6 +301,8 @@ def eval_cmd(
                 f"{evaluation.GATE_TOLERANCE}: " + ", ".join(f"{r['group']}/{r['metric']} {r['delta']:+.3f}" for r in worse[:8])
             )
             raise typer.Exit(1)
+        if not as_json:
+            render.info(f"quality gate passed: no metric worse than the baseline by more than {evaluation.GATE_TOLERANCE}")
 
 
 @app.command()

@@ -127,6 +127,7 @@ def test_bad_index_path_question_file_and_baseline_fail_cleanly(tmp_path, seed_s
     r = run_cli("index", "remove", "corpus/nonexist.txt", "--index", str(seed_settings.index_dir))
     assert r.returncode == 1 and "corpus/nonexist.txt: no indexed document" in r.stderr, r.stderr
 
+
 def test_filters_restrict_search_and_ask(answerer):
     from assistant.retrieval import Filters
 

@@ -36,6 +36,7 @@ def test_eval_gate_against_committed_baseline(seed_settings, tmp_path):
                 "--baseline", "eval/baseline/results.json", "--gate")
     print(r.stdout[-4000:])
     assert r.returncode == 0, r.stderr + r.stdout[-3000:]
+    assert "quality gate passed" in r.stdout
     results = json.loads((out / "results.json").read_text())
     agg = results["aggregate"]
     assert {"overall", "da", "sv", "en"} <= agg.keys()
