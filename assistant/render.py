@@ -15,6 +15,7 @@ from rich.table import Table
 from .prompts import labels
 
 console = Console(highlight=False, soft_wrap=True)
+PIPED_WIDTH = 1000  # a table piped to a file or another program is as wide as its rows, not 80 columns
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
@@ -169,7 +170,8 @@ def documents(rows: list[dict]) -> None:
         t.add_column(col, justify="right" if col == "chunks" else "left")
     for r in rows:
         t.add_row(*(escape(str(r[c] if r[c] is not None else "–")) for c in ("doc_id", "language", "type", "date", "chunks", "title")))
-    console.print(t)
+    out = console if console.is_terminal else Console(highlight=False, width=PIPED_WIDTH)  # piped: whole doc ids
+    out.print(t)
 
 
 @contextmanager

@@ -77,6 +77,14 @@ def test_status_json(seed_settings):
     assert data["languages"] == {"da": 4, "sv": 1}
 
 
+def test_index_list_piped_keeps_each_document_on_one_line(seed_settings):
+    # piped output is 80 columns wide by default, which cut doc ids to "da-2008-12-…" and wrapped titles
+    r = run_cli("index", "list", "--index", str(seed_settings.index_dir))
+    assert r.returncode == 0 and "\x1b[" not in r.stdout
+    for doc_id in (CIRCULAR, PRESS_2010, STRATEGY, FREDERIKSBERG, REPORT_2007):
+        assert len([line for line in r.stdout.splitlines() if doc_id in line]) == 1, r.stdout
+
+
 def test_missing_index_and_bad_questions_fail_cleanly(tmp_path, seed_settings):
     r = run_cli("ask", "Hvad er § 18?", "--index", str(tmp_path / "nowhere"))
     assert r.returncode == 4 and "no index" in r.stderr and "Traceback" not in r.stderr
