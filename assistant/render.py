@@ -150,7 +150,7 @@ def status(s: dict) -> None:
     t.add_column(style="bold")
     t.add_column()
     for key in ("path", "documents", "chunks", "model", "dim", "chroma", "last_ingest"):
-        t.add_row(key, escape(str(s.get(key))))
+        t.add_row(key, escape(str(s[key])) if s.get(key) is not None else "–")  # an empty index has no model yet
     t.add_row("languages", ", ".join(f"{k}: {v}" for k, v in sorted(s.get("languages", {}).items())))
     t.add_row("types", ", ".join(f"{k}: {v}" for k, v in sorted(s.get("types", {}).items())))
     if s.get("analyzer") != s.get("analyzer_current"):
