@@ -72,7 +72,7 @@ def load_questions(path: Path) -> list[Question]:
     out = []
     for n, it in enumerate(items, 1):
         if not isinstance(it, dict):
-            raise AssistantError(f"{path}: question {n} is not a mapping of id, language, question, answerable")
+            raise AssistantError(f"{path}: question {n} is not a mapping of {', '.join(required)}")
         missing = [k for k in required if k not in it]
         if missing:
             raise AssistantError(f"{path}: question {it.get('id', n)} lacks {', '.join(missing)}")

@@ -149,8 +149,8 @@ def decode_text(data: bytes, name: str) -> str:
             raise LoadError(f"{name}: broken UTF-16 text") from None
     if looks_binary(data):
         raise LoadError(f"{name}: binary data, not text")
-    text = _decode(data)
-    if not mostly_utf8(data) and _implausible_legacy(text):
+    text, legacy = _decode_as(data)
+    if legacy and _implausible_legacy(text):
         sample = " ".join(text.split())[:30]
         raise LoadError(f"{name}: unknown text encoding (not UTF-8; read as Windows-1252 it says \"{sample}\")")
     return text
@@ -164,21 +164,26 @@ def _implausible_legacy(text: str) -> bool:
 
 
 def _decode(data: bytes, declared: str | None = None) -> str:
+    return _decode_as(data, declared)[0]
+
+
+def _decode_as(data: bytes, declared: str | None = None) -> tuple[str, bool]:
+    """The text, and whether it had to be read in a legacy code page (cp1252, latin-1) for want of UTF-8."""
     if declared:
         try:
-            return data.decode(declared)
+            return data.decode(declared), False
         except (UnicodeDecodeError, LookupError):
             pass
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8-sig"), False
     except UnicodeDecodeError:
         pass
     if mostly_utf8(data):
-        return data.decode("utf-8-sig", errors="replace")
+        return data.decode("utf-8-sig", errors="replace"), False
     try:
-        return data.decode("cp1252")
+        return data.decode("cp1252"), True
     except UnicodeDecodeError:
-        return data.decode("latin-1")
+        return data.decode("latin-1"), True
 
 
 _ASCII_OR_BAD = re.compile("[\x00-\x7f\ufffd]+")

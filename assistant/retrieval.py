@@ -51,6 +51,18 @@ def check_mode(mode: str) -> str:
     return mode
 
 
+def _is_date(text: str) -> bool:
+    """Whether text is a real calendar date written YYYY, YYYY-MM or YYYY-MM-DD."""
+    m = _DATE_ARG.fullmatch(text)
+    if m is None:
+        return False
+    try:
+        datetime.date(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1))
+    except ValueError:
+        return False
+    return True
+
+
 def check_filters(filters: Filters, known_types: Iterable[str] = ()) -> Filters:
     """The filters with language and type spelled as the index spells them, or a QuestionError naming a bad one."""
     lang, doc_type = filters.lang, filters.type
@@ -60,12 +72,8 @@ def check_filters(filters: Filters, known_types: Iterable[str] = ()) -> Filters:
             raise QuestionError(f"lang={filters.lang}: expected one of {', '.join(LANGUAGES)}")
     for key in ("since", "until"):
         value = getattr(filters, key)
-        m = _DATE_ARG.fullmatch(value.strip()) if value is not None else None
-        if value is not None:
-            try:
-                datetime.date(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1))
-            except (AttributeError, ValueError):
-                raise QuestionError(f"{key}={value}: expected a date YYYY, YYYY-MM or YYYY-MM-DD") from None
+        if value is not None and not _is_date(value.strip()):
+            raise QuestionError(f"{key}={value}: expected a date YYYY, YYYY-MM or YYYY-MM-DD")
     if filters.since and filters.until and date_key(filters.since.strip()) > end_key(filters.until.strip()):
         raise QuestionError(f"since={filters.since} is after until={filters.until}")
     if doc_type is not None:
