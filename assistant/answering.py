@@ -21,9 +21,11 @@ MAX_QUESTION_CHARS = 2000
 TOP_PASSAGES = 5
 SENTENCE_POOL = 4  # sentences embedded per question (the main cost of `ask` after retrieval)
 TYPED_POOL = 4  # ... plus short lines holding the kind of answer asked for
-SAME_LANGUAGE_POOL = 2  # sentences embedded from passages in the question's own language
+SAME_LANGUAGE_POOL = 1  # sentences embedded from passages in the question's own language
+SAME_LANGUAGE_WORDS = 16  # ... as a window of this many words (paraphrase matching needs less context)
 EMBED_WORDS = 32  # a longer sentence is embedded as its window of this many words that holds most question terms
 UNEMBEDDED_PENALTY = 0.04
+TWIN_WORDS = 4  # shortest sentence that lends its vector to a sentence holding it word for word
 COMPOUND_MIN = 9  # shortest question word treated as a possible compound
 COMPOUND_PART = 5  # shortest word counted as its head or tail
 MAX_SENTENCES = 3
@@ -467,11 +469,19 @@ class Answerer:
         qvec = self.retriever.query_vector(question)
         for s in sents:  # without a vector of its own, a sentence is as relevant as its passage, a bit less
             s.dense = (s.hit.dense or 0.0) - UNEMBEDDED_PENALTY
-        vecs = emb.embed_passages([_window(s, by_lang[s.hit.chunk.language or "da"]) for s in pool]) if pool else []
+        windows = [
+            _window(s, by_lang[s.hit.chunk.language or "da"], SAME_LANGUAGE_WORDS if s.hit.chunk.language == qlang else EMBED_WORDS)
+            for s in pool
+        ]
+        vecs = emb.embed_passages(windows) if pool else []
         for s, v in zip(pool, vecs):
             s.dense = float(np.dot(v, qvec))
             if len(s.text.split()) < 8:  # a short line ("Karen Jespersen") borrows its passage's relevance
                 s.dense = max(s.dense, (s.hit.dense or 0.0) - UNEMBEDDED_PENALTY)
+        for s in sents:  # the same line in another document ("Pressekontakt: …", there with a mobile number) scores as its twin
+            if s not in pool:
+                twins = [p.dense for p in pool if _same_line(s.text, p.text)]
+                s.dense = max([s.dense, *twins])
         qnums = _numbers(question)
         pinned = _pinned_numbers(question)
         lacks: dict[str, bool] = {}
@@ -595,6 +605,12 @@ def _flatten(text: str) -> str:
 def _holds(a: str, b: str) -> bool:
     """Whether sentence a holds sentence b word for word."""
     return _flatten(b).casefold() in _flatten(a).casefold()
+
+
+def _same_line(a: str, b: str) -> bool:
+    """Whether one of two sentences of some length holds the other word for word."""
+    short = min(a, b, key=len)
+    return len(short.split()) >= TWIN_WORDS and (_holds(a, b) or _holds(b, a))
 
 
 def _confidence(dense_top: float, coverage: float) -> float:
