@@ -178,6 +178,14 @@ _SATISFIES: dict[str, re.Pattern] = {
 }
 
 
+# "how many" of something other than money ("Hvor mange penge" asks for an amount, "hvor mange frivillige" a count)
+_COUNT = re.compile(r"\b(hvor mange|hur många|how many)\s+(?!penge|pengar|money|kroner|kronor|kr\b|mio|millioner|miljoner)\w", re.I)
+_MONEY = re.compile(
+    r"\d[\d.,]*\s*(mio\.?|mia\.?|millioner|miljoner|millions?|milliarder|miljarder|billions?)?\s*(kr\b|kroner|kronor|dkk|sek|euro)",
+    re.I)
+_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+
+
 _FULL_DATE = re.compile(
     r"\b\d{4}-\d\d-\d\d\b|\b\d{1,2}\.? (januar|februar|marts|april|maj|juni|juli|august|september|oktober|"
     r"november|december|januari|februari|mars|augusti)\b", re.I)
@@ -198,6 +206,9 @@ def satisfies(kind: str, sentence: str, question: str) -> bool:
     if kind == "person" and satisfies("organisation", sentence, question):
         return True  # "who" is often an organisation: "foretaget af Ankestyrelsen"
     q = question.lower()
+    if kind == "quantity":  # a phone number is not an amount: "tel. 08-772 43 18 eller …"
+        sentence = _SATISFIES["phone"].sub(" ", sentence)
+    counts = kind == "quantity" and _COUNT.search(question) is not None
     for m in _SATISFIES[kind].finditer(sentence):
         val = m.group(0)
         if kind == "quantity":
@@ -209,6 +220,8 @@ def satisfies(kind: str, sentence: str, question: str) -> bool:
                 continue  # a year is not an amount
             if num in q:
                 continue
+            if counts and _MONEY.match(sentence, m.start()):
+                continue  # "how many people" is not answered in kroner
         elif val.lower() in q:
             continue
         return True
@@ -285,6 +298,18 @@ def byline_block(text: str) -> tuple[int, int] | None:
 def _pinned_numbers(question: str) -> set[str]:
     """Years and identifiers in a question that an answering document must mention."""
     return {x for x in _numbers(question) if re.fullmatch(r"(1[89]|20)\d\d", x) or re.search(r"[-:/]", x)}
+
+
+def _pinned_years(question: str) -> set[str]:
+    """The years a question names ("i budget 2011")."""
+    return set(_YEAR.findall(question))
+
+
+def _other_year(question: str, sentence: str) -> str | None:
+    """The years a sentence names when the question names others and the sentence none of them, else None."""
+    asked = _pinned_years(question)
+    said = set(_YEAR.findall(sentence))
+    return ", ".join(sorted(said)) if asked and said and not asked & said else None
 
 
 def _numbers(text: str) -> set[str]:
@@ -491,13 +516,8 @@ class Answerer:
                 text = doc_text(d) + " " + s.hit.chunk.title
                 lacks[d] = not pinned & _numbers(text)
         top_dense = max(s.dense for s in sents)
-        names = [m.group(1) for m in _CAPWORD.finditer(question.strip())]
-        named_docs = set()
-        if names:
-            for d in {s.hit.chunk.doc_id for s in sents}:
-                text = doc_text(d).lower()
-                if any(n.lower()[: max(6, len(n) - 3)] in text for n in names):
-                    named_docs.add(d)
+        names = _names(question)
+        named_docs = _naming(names, {s.hit.chunk.doc_id for s in sents}, doc_text)
         for s, ts in zip(sents, sent_terms):
             s.score = 0.6 * (s.dense - top_dense) / 0.1 + 0.4 * s.lexical
             s.score += 0.1 if qnums and qnums & _numbers(s.text) else 0.0
@@ -512,6 +532,8 @@ class Answerer:
                 s.score += AUTHOR_BONUS
             if lacks.get(s.hit.chunk.doc_id):
                 s.score -= 0.5  # the question pins a year or number this document never mentions
+            if "quantity" in types and _other_year(question, s.text):
+                s.score -= 0.5  # an amount for 2010 does not answer "how much in 2011"
             novel = {t for t in ts if not t.startswith("~")} - by_lang[s.hit.chunk.language or "da"]
             if len(novel) < 2 and not s.typed:
                 s.score -= 0.3  # restates the question without adding anything
@@ -527,6 +549,13 @@ class Answerer:
         types = answer_types(query)
         if types and not best.typed:
             return f"no passage states the {'/'.join(sorted(types))} asked for"
+        names = _names(query)
+        named = _naming(names, {h.chunk.doc_id for h in top}, doc_text)
+        if types and named and best.hit.chunk.doc_id not in named:
+            return f"no passage about {', '.join(names)} states the {'/'.join(sorted(types))} asked for"
+        years = _other_year(query, best.text) if "quantity" in types else None
+        if years:
+            return f"the passages give the amount for {years}, not for {', '.join(sorted(_pinned_years(query)))}"
         pinned = _pinned_numbers(query)
         context = doc_text(best.hit.chunk.doc_id) + " " + best.hit.chunk.title
         if pinned and not pinned & _numbers(context):
@@ -581,6 +610,19 @@ class Answerer:
 
 
 _CAPWORD = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-ZÆØÅÄÖ][a-zæøåäöé]{3,})")
+
+
+def _names(question: str) -> list[str]:
+    """Capitalised words inside a question: the names it asks about ("Socialdepartementet", "Frederiksberg")."""
+    return [m.group(1) for m in _CAPWORD.finditer(question.strip())]
+
+
+def _naming(names: list[str], doc_ids: set[str], doc_text: Callable[[str], str]) -> set[str]:
+    """The documents that mention one of the names (a name's inflected forms count: its stem of six letters or more)."""
+    if not names:
+        return set()
+    stems = [n.lower()[: max(6, len(n) - 3)] for n in names]
+    return {d for d in doc_ids if any(st in doc_text(d).lower() for st in stems)}
 
 
 def _unknown_names(question: str, hits: list[Hit]) -> list[str]:

@@ -314,3 +314,56 @@ def test_a_signature_is_found_only_under_closing_words_or_a_sender_in_capitals(t
 
     span = signature_block(text)
     assert (text[span[0] : span[1]] if span else None) == signature
+
+
+BUDGET_DOCS = {
+    "frivilligpolitik-solby.md": (
+        "# Frivilligpolitik for Solby Kommune\n\n"
+        "Solby Kommune vil styrke samarbejdet med de frivillige sociale foreninger.\n\n"
+        "I 2010 er der afsat 3,5 mio. kr. til frivilligt socialt arbejde i kommunens budget.\n\n"
+        "Pengene fordeles af Frivilligrådet efter ansøgning to gange om året. Politikken revideres i 2012.\n\n"
+        "Yderligere oplysninger: Jens Holm, konsulent, tlf. 33 44 55 66 eller mobil 22 33 44 55.\n"
+    ),
+    "lokalt-samarbete-norrby.md": (
+        "# Lokalt samarbete i Norrby\n\n"
+        "Norrby kommun och Röda Korset startar ett gemensamt projekt om frivilligt socialt arbete för äldre.\n\n"
+        "Projektet ska pröva nya former för samverkan mellan kommunen och föreningarna.\n\n"
+        "Vill ni veta mer, kontakta Anna Berg, tel. 08-123 45 67 eller 070-123 45 67.\n"
+    ),
+}
+
+
+def test_an_amount_for_another_year_a_phone_number_or_kroner_for_a_head_count_is_not_an_answer(tmp_path):
+    # the documents hold an amount for 2010 and phone numbers, but no amount for 2012, no amount of support
+    # for the Swedish project (the Danish amount is not about Röda Korset) and no count of volunteers: those
+    # questions are refused with the reason
+    from assistant.answering import Answerer
+    from assistant.config import Settings
+    from assistant.ingestion import ingest
+    from assistant.retrieval import Filters, Retriever
+    from assistant.stores import Index
+
+    folder = tmp_path / "dokumenter"
+    folder.mkdir()
+    for name, text in BUDGET_DOCS.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    settings = Settings(index_dir=tmp_path / "index")
+    assert not ingest([folder], settings).failed
+    index = Index(settings.index_dir)
+    try:
+        answerer = Answerer(Retriever(index, settings.embed_model))
+        ans = answerer.ask("Hvor mange penge har Solby Kommune afsat til frivilligt socialt arbejde i 2010?")
+        assert not ans.refused and "3,5 mio. kr." in ans.citations[0].quote, ans.answer
+        assert_quotes_exact(ans, index.manifest)
+        for question, reason in [
+            ("Hvor mange penge har Solby Kommune afsat til frivilligt socialt arbejde i 2012?", "for 2010, not for 2012"),
+            ("Hur mycket pengar har Röda Korset avsatt till frivilligt socialt arbete?", "no passage about Röda, Korset"),
+            ("Hvor mange frivillige arbejdede for kommunen i 2010?", "no passage states the quantity"),
+            # only the Swedish document: its one line with numbers is whom to call
+            ("Hur stort ekonomiskt stöd får det gemensamma projektet för äldre?", "no passage states the quantity"),
+        ]:
+            ans = answerer.ask(question, filters=Filters(lang="sv") if "äldre" in question else None)
+            assert ans.refused, (question, ans.answer)
+            assert reason in ans.refusal_reason, ans.refusal_reason
+    finally:
+        index.close()
