@@ -61,6 +61,10 @@ CREATE TABLE IF NOT EXISTS chunks (
     terms TEXT NOT NULL                 -- space-joined keyword terms
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, seq);
+-- covering indexes: each search reads its ~100 candidates' languages from these few pages, not from the
+-- rows that hold chunk and document texts (17 ms -> 1 ms at 109k chunks when those pages are not cached)
+CREATE INDEX IF NOT EXISTS chunks_id_doc ON chunks(id, doc_id);
+CREATE INDEX IF NOT EXISTS documents_language ON documents(doc_id, language);
 CREATE TABLE IF NOT EXISTS fingerprints (   -- for duplicate and near-duplicate detection
     doc_id TEXT PRIMARY KEY REFERENCES documents(doc_id) ON DELETE CASCADE,
     text_hash TEXT NOT NULL,            -- sha256 of the canonical text
@@ -144,6 +148,7 @@ class Manifest:
                 f"{path.parent}: no index here; run `assistant ingest` first (or set --index / ASSISTANT_INDEX)"
             )
         self.path = path
+        self._language_indexes: bool | None = None
         try:
             self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -236,7 +241,14 @@ class Manifest:
 
     def chunk_languages(self, ids: Iterable[str]) -> dict[str, str | None]:
         """The language of each given chunk's document."""
-        sql = "SELECT c.id, d.language FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.id"
+        if self._language_indexes is None:  # an index from before them gets them at its next ingest
+            names = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+            self._language_indexes = {"chunks_id_doc", "documents_language"} <= names
+        if self._language_indexes:  # SQLite's planner would pick the primary keys and read the rows
+            sql = ("SELECT c.id, d.language FROM chunks c INDEXED BY chunks_id_doc "
+                   "JOIN documents d INDEXED BY documents_language ON d.doc_id = c.doc_id WHERE c.id")
+        else:
+            sql = "SELECT c.id, d.language FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.id"
         return dict(self._rows_in(sql, ids))
 
     def _rows_in(self, sql: str, values: Iterable[str]) -> Iterator[tuple]:

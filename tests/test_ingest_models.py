@@ -149,3 +149,42 @@ def test_an_index_from_an_older_analyzer_is_reanalysed_not_reembedded(tmp_path, 
     assert ingest([corpus_copy], settings).reanalysed == 0
     status = json.loads(run_cli("index", "status", "--index", str(settings.index_dir), "--json").stdout)
     assert status["analyzer"] == status["analyzer_current"]
+
+
+def test_an_index_from_before_the_language_indexes_searches_the_same_and_gains_them_at_ingest(tmp_path, corpus_copy):
+    # each search reads its candidates' languages through two covering indexes; an index written before
+    # them must still search (the same ranking), and the next ingest adds them without re-embedding
+    import sqlite3
+
+    from assistant.config import Settings
+    from assistant.ingestion import ingest
+    from assistant.retrieval import Retriever
+    from assistant.stores import Index
+
+    settings = Settings(index_dir=tmp_path / "index")
+    ingest([corpus_copy], settings)
+    question = "Hvor meget betalte de svenske kommuner i støtte til frivillige organisationer?"
+
+    def ranking() -> list[str]:
+        index = Index(settings.index_dir)
+        try:
+            return [h.chunk.id for h in Retriever(index, settings.embed_model).search(question, k=8)]
+        finally:
+            index.close()
+
+    def indexes() -> set[str]:
+        db = sqlite3.connect(settings.index_dir / "manifest.sqlite")
+        try:
+            return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        finally:
+            db.close()
+
+    new = ranking()
+    assert {"chunks_id_doc", "documents_language"} <= indexes()
+    db = sqlite3.connect(settings.index_dir / "manifest.sqlite")
+    db.executescript("DROP INDEX chunks_id_doc; DROP INDEX documents_language;")
+    db.close()
+    assert ranking() == new
+    assert ingest([corpus_copy], settings).embedded == 0
+    assert {"chunks_id_doc", "documents_language"} <= indexes()
+    assert ranking() == new
