@@ -629,13 +629,17 @@ def _unknown_names(question: str, hits: list[Hit]) -> list[str]:
     """Proper names in a Danish or Swedish question that none of the passages mention."""
     if detect_language(question) == "en":
         return []
+    names = _names(question)
+    if not names:
+        return []
     text = " ".join(h.chunk.text + " " + h.chunk.title for h in hits).lower()
-    keys = {k[1:] for k in nordic_keys(text)}
+    keys: set[str] | None = None  # the passages' cognate keys, only when a name is not there as spelled
     out = []
-    for m in _CAPWORD.finditer(question.strip()):
-        word = m.group(1)
-        key = next(iter(nordic_keys(word)), "~")[1:]
-        if word.lower()[:5] not in text and key not in keys:
+    for word in names:
+        if word.lower()[:5] in text:
+            continue
+        keys = keys if keys is not None else {k[1:] for k in nordic_keys(text)}
+        if next(iter(nordic_keys(word)), "~")[1:] not in keys:
             out.append(word)
     return out
 

@@ -343,6 +343,12 @@ class ChatJsonView(ChatView):
         sys.stdout.write(json.dumps(reply.to_json(chat.session_id), ensure_ascii=False) + "\n")
         sys.stdout.flush()
 
+    def error(self, message: str) -> None:
+        """A problem with one line of input: {"error": …} on stdout, so every input line gets its line; also on stderr."""
+        sys.stdout.write(json.dumps({"error": message}, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        error(message)
+
     def cancelled(self) -> None:
         """Nothing to print."""
 

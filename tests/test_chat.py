@@ -189,7 +189,8 @@ def test_piped_questions_and_commands(seed_settings, tmp_path):
     r = run_cli("chat", "--index", str(seed_settings.index_dir), "--json", env=_env(tmp_path), input=lines)
     assert r.returncode == 0, r.stderr
     out = [json.loads(line) for line in r.stdout.splitlines()]
-    assert [o.get("turn") or o.get("command") for o in out] == [1, 2, "sources"]
+    assert [o.get("turn") or o.get("command") or "error" for o in out] == [1, 2, "sources", "error"]
+    assert out[3]["error"].startswith("unknown command /bogus")
     assert "144,7 millioner" in out[0]["answer"] and "searched" not in out[0]
     assert "101 procent" in out[1]["answer"] and "2009" in out[1]["searched"]
     assert out[2]["passages"][0]["doc_id"] == PRESS_2010
