@@ -550,7 +550,7 @@ class Answerer:
         if types and not best.typed:
             return f"no passage states the {'/'.join(sorted(types))} asked for"
         names = _names(query)
-        named = _naming(names, {h.chunk.doc_id for h in top}, doc_text)
+        named = _naming(names, {h.chunk.doc_id for h in top}, doc_text, every=True)
         if types and named and best.hit.chunk.doc_id not in named:
             return f"no passage about {', '.join(names)} states the {'/'.join(sorted(types))} asked for"
         years = _other_year(query, best.text) if "quantity" in types else None
@@ -617,12 +617,13 @@ def _names(question: str) -> list[str]:
     return [m.group(1) for m in _CAPWORD.finditer(question.strip())]
 
 
-def _naming(names: list[str], doc_ids: set[str], doc_text: Callable[[str], str]) -> set[str]:
-    """The documents that mention one of the names (a name's inflected forms count: its stem of six letters or more)."""
+def _naming(names: list[str], doc_ids: set[str], doc_text: Callable[[str], str], every: bool = False) -> set[str]:
+    """The documents that mention one (or every) name; a name's inflected forms count: its stem of six letters or more."""
     if not names:
         return set()
     stems = [n.lower()[: max(6, len(n) - 3)] for n in names]
-    return {d for d in doc_ids if any(st in doc_text(d).lower() for st in stems)}
+    test = all if every else any
+    return {d for d in doc_ids if test(st in doc_text(d).lower() for st in stems)}
 
 
 def _unknown_names(question: str, hits: list[Hit]) -> list[str]:

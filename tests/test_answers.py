@@ -358,6 +358,8 @@ def test_an_amount_for_another_year_a_phone_number_or_kroner_for_a_head_count_is
         for question, reason in [
             ("Hvor mange penge har Solby Kommune afsat til frivilligt socialt arbejde i 2012?", "for 2010, not for 2012"),
             ("Hur mycket pengar har Röda Korset avsatt till frivilligt socialt arbete?", "no passage about Röda, Korset"),
+            # Solby's document mentions a "kommune" too, but only Norrby's names both
+            ("Hvor mange penge har Norrby Kommune afsat til frivilligt socialt arbejde i 2010?", "no passage about Norrby, Kommune"),
             ("Hvor mange frivillige arbejdede for kommunen i 2010?", "no passage states the quantity"),
             # only the Swedish document: its one line with numbers is whom to call
             ("Hur stort ekonomiskt stöd får det gemensamma projektet för äldre?", "no passage states the quantity"),
