@@ -9,6 +9,7 @@ kill at any moment leaves the index as it was before the run or as it is after i
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import os
@@ -35,7 +36,7 @@ from .loading import (
     load_document,
     read_bytes,
 )
-from .stores import KEYWORD_DIR, ChunkRecord, DocumentRecord, Index, KeywordIndex, date_key, now_iso
+from .stores import KEYWORD_DIR, ChunkRecord, DocumentRecord, Index, KeywordIndex, date_key, is_date, now_iso
 
 EMBED_BATCH = 32
 PENDING_META = "vectors_pending"  # "1" while Chroma may hold vectors the manifest no longer (or not yet) knows
@@ -171,6 +172,27 @@ def read_sidecar(folder: Path) -> dict:
                 raise AssistantError(f"{p}: metadata file must map file names to fields")
             return {str(k): v for k, v in data.items() if isinstance(v, dict)}
     return {}
+
+
+METADATA_FIELDS = ("title", "type", "language", "date", "publisher")
+METADATA_LANGUAGES = ("da", "sv", "en")
+
+
+def metadata_problem(entry: dict) -> str | None:
+    """What is wrong with one file's metadata.yaml entry, or None when it can be used."""
+    unknown = sorted(str(k) for k in entry if k not in METADATA_FIELDS)
+    if unknown:
+        return f"unknown field {', '.join(unknown)} (the fields are {', '.join(METADATA_FIELDS)})"
+    for key, value in entry.items():
+        if value is not None and not isinstance(value, (str, int, float, datetime.date)):
+            return f"{key} must be a single value, not {type(value).__name__}"
+    lang = entry.get("language")
+    if lang is not None and str(lang) not in METADATA_LANGUAGES:
+        return f"language {lang!r} is not one of {', '.join(METADATA_LANGUAGES)}"
+    date = entry.get("date")
+    if date is not None and not is_date(str(date)):
+        return f"date {str(date)!r} is not a real date written YYYY, YYYY-MM or YYYY-MM-DD"
+    return None
 
 
 def _reason(exc: AssistantError, source: str, path: Path) -> str:
@@ -363,6 +385,10 @@ def _plan(run: _Run, files: list[Path], folders: list[Path]) -> tuple[list[_Pend
         if fp.parent not in sidecars:
             sidecars[fp.parent] = read_sidecar(fp.parent)
         meta = sidecars[fp.parent].get(fp.name, {})
+        problem = metadata_problem(meta)
+        if problem:  # fails this file only; an indexed version of it stays as it was
+            report.failed.append({"source": source, "reason": f"its metadata.yaml entry: {problem}", "path": str(fp)})
+            continue
         try:
             h = hash_file(fp, _meta_bytes(meta))
         except LoadError as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import os
 import re
 from collections.abc import Iterable
@@ -13,7 +12,7 @@ import numpy as np
 from .embedding import Embedder, canonical_model_name, get_embedder
 from .errors import QuestionError
 from .language import LANGUAGES, analyze, query_languages, query_terms
-from .stores import ChunkRecord, Index, date_key, end_key
+from .stores import ChunkRecord, Index, date_key, end_key, is_date
 
 RRF_K = 60
 CANDIDATES = 50
@@ -41,7 +40,6 @@ class Filters:
 
 
 MODES = ("hybrid", "dense", "keyword")
-_DATE_ARG = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 
 
 def check_mode(mode: str) -> str:
@@ -49,18 +47,6 @@ def check_mode(mode: str) -> str:
     if mode not in MODES:
         raise QuestionError(f"mode={mode}: expected one of {', '.join(MODES)}")
     return mode
-
-
-def _is_date(text: str) -> bool:
-    """Whether text is a real calendar date written YYYY, YYYY-MM or YYYY-MM-DD."""
-    m = _DATE_ARG.fullmatch(text)
-    if m is None:
-        return False
-    try:
-        datetime.date(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1))
-    except ValueError:
-        return False
-    return True
 
 
 def check_filters(filters: Filters, known_types: Iterable[str] = ()) -> Filters:
@@ -72,7 +58,7 @@ def check_filters(filters: Filters, known_types: Iterable[str] = ()) -> Filters:
             raise QuestionError(f"lang={filters.lang}: expected one of {', '.join(LANGUAGES)}")
     for key in ("since", "until"):
         value = getattr(filters, key)
-        if value is not None and not _is_date(value.strip()):
+        if value is not None and not is_date(value.strip()):
             raise QuestionError(f"{key}={value}: expected a date YYYY, YYYY-MM or YYYY-MM-DD")
     if filters.since and filters.until and date_key(filters.since.strip()) > end_key(filters.until.strip()):
         raise QuestionError(f"since={filters.since} is after until={filters.until}")

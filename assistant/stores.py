@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
+import re
 import shutil
 import sqlite3
 import time
@@ -125,6 +127,21 @@ class ChunkRecord:
     language: str = ""
     type: str | None = None
     date: str | None = None
+
+
+_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+
+def is_date(text: str) -> bool:
+    """Whether text is a real calendar date written YYYY, YYYY-MM or YYYY-MM-DD."""
+    m = _DATE.fullmatch(text)
+    if m is None:
+        return False
+    try:
+        datetime.date(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1))
+    except ValueError:
+        return False
+    return True
 
 
 def date_key(date: str | None) -> int:

@@ -352,3 +352,44 @@ def test_odd_questions_get_a_clear_message_or_an_answer(seed_settings, question,
         else:
             out = json.loads(r.stdout)
             assert ("answer" in out) if cmd == "ask" else ("results" in out)
+
+
+def test_a_bad_metadata_entry_fails_its_file_with_the_reason_and_keeps_the_indexed_version(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    text = "Kommunen støtter frivillige sociale foreninger med lokaler og tilskud efter servicelovens § 18."
+    for name in ("a.txt", "b.txt", "c.txt", "d.txt", "e.txt"):
+        (folder / name).write_text(f"{name}\n\n{text}", encoding="utf-8")
+    sidecar = folder / "metadata.yaml"
+    sidecar.write_text("a.txt: {language: da, date: 2010-11-30, type: press_release}\n", encoding="utf-8")
+    index = tmp_path / "idx"
+    r, out = ingest_json(folder, index)
+    assert r.returncode == 0 and out["added"] == 5, r.stderr
+    sidecar.write_text(
+        "a.txt: {language: dk, date: 2010-11-30}\n"   # Danish is da
+        "b.txt: {date: '2010-13-45'}\n"
+        "c.txt: {langauge: da}\n"
+        "d.txt: {title: [Frivillighed, Politik]}\n"
+        "e.txt: {language: sv, date: 2011-03}\n",     # valid: the one file that changes
+        encoding="utf-8",
+    )
+    r, out = ingest_json(folder, index)
+    assert r.returncode == 3, r.stderr
+    reasons = {Path(f["source"]).name: f["reason"] for f in out["failed"]}
+    assert reasons == {
+        "a.txt": "its metadata.yaml entry: language 'dk' is not one of da, sv, en",
+        "b.txt": "its metadata.yaml entry: date '2010-13-45' is not a real date written YYYY, YYYY-MM or YYYY-MM-DD",
+        "c.txt": "its metadata.yaml entry: unknown field langauge (the fields are title, type, language, date, publisher)",
+        "d.txt": "its metadata.yaml entry: title must be a single value, not list",
+    }, reasons
+    assert (out["updated"], out["removed"]) == (1, 0)
+    docs = index_state(index)["docs"]
+    assert {"a", "b", "c", "d", "e"} <= set(docs)  # the failed files keep their indexed versions
+    from assistant.stores import Index
+
+    idx = Index(index)
+    try:
+        assert (idx.manifest.document("a").language, idx.manifest.document("a").type) == ("da", "press_release")
+        assert (idx.manifest.document("e").language, idx.manifest.document("e").date) == ("sv", "2011-03")
+    finally:
+        idx.close()
