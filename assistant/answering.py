@@ -16,6 +16,7 @@ from .language import STOPWORDS, detect_language, match_terms, nordic_keys, quer
 from .loading import page_at
 from .prompts import labels
 from .retrieval import Filters, Hit, Retriever
+from .stores import ChunkRecord
 
 MAX_QUESTION_CHARS = 2000
 TOP_PASSAGES = 5
@@ -178,12 +179,18 @@ _SATISFIES: dict[str, re.Pattern] = {
 }
 
 
-# "how many" of something other than money ("Hvor mange penge" asks for an amount, "hvor mange frivillige" a count)
-_COUNT = re.compile(r"\b(hvor mange|hur många|how many)\s+(?!penge|pengar|money|kroner|kronor|kr\b|mio|millioner|miljoner)\w", re.I)
+# "how many" of something other than money ("Hvor mange penge/midler/tusind kroner" asks for an amount,
+# "hvor mange frivillige" for a count)
+_COUNT = re.compile(r"\b(hvor mange|hur många|how many)\b", re.I)
+_MONEY_WORD = re.compile(
+    r"\b(penge|pengar|money|midler|medel|kr|kroner|kronor|krone|krona|dkk|sek|euro|eur|mio|mia|million\w*|"
+    r"miljon\w*|milliard\w*|miljard\w*|tusind|tusen|thousand|beløb\w*|belopp\w*|budget\w*)\b", re.I)
 _MONEY = re.compile(
     r"\d[\d.,]*\s*(mio\.?|mia\.?|millioner|miljoner|millions?|milliarder|miljarder|billions?)?\s*(kr\b|kroner|kronor|dkk|sek|euro)",
     re.I)
 _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+_YEAR_RANGE = re.compile(r"\b((?:1[89]|20)\d\d)\s*(?:-|–|til|till|to)\s*((?:1[89]|20)\d\d)\b")
+_YEAR_SINCE = re.compile(r"\b(?:fra|siden|efter|från|sedan|from|since|after)\s+((?:1[89]|20)\d\d)\b", re.I)
 
 
 _FULL_DATE = re.compile(
@@ -208,7 +215,7 @@ def satisfies(kind: str, sentence: str, question: str) -> bool:
     q = question.lower()
     if kind == "quantity":  # a phone number is not an amount: "tel. 08-772 43 18 eller …"
         sentence = _SATISFIES["phone"].sub(" ", sentence)
-    counts = kind == "quantity" and _COUNT.search(question) is not None
+    counts = kind == "quantity" and _COUNT.search(question) is not None and not _MONEY_WORD.search(question)
     for m in _SATISFIES[kind].finditer(sentence):
         val = m.group(0)
         if kind == "quantity":
@@ -305,11 +312,25 @@ def _pinned_years(question: str) -> set[str]:
     return set(_YEAR.findall(question))
 
 
-def _other_year(question: str, sentence: str) -> str | None:
-    """The years a sentence names when the question names others and the sentence none of them, else None."""
-    asked = _pinned_years(question)
-    said = set(_YEAR.findall(sentence))
-    return ", ".join(sorted(said)) if asked and said and not asked & said else None
+def _other_year(question: str, sentence: str, chunk: ChunkRecord | None = None) -> str | None:
+    """The years a sentence gives an amount for when the question asks about another year, else None.
+
+    An asked year is covered by a range ("2009-2012"), by "fra/siden/från/from 2008" before it, and is not
+    about the amount at all when it names the document (its date or title: "redegørelsen fra 2010").
+    """
+    asked = {int(y) for y in _pinned_years(question)}
+    said = {int(y) for y in _YEAR.findall(sentence)}
+    if not asked or not said:
+        return None
+    if chunk is not None and asked & {int(y) for y in _YEAR.findall(f"{chunk.title} {chunk.date or ''}")}:
+        return None
+    covered = set(said)
+    for a, b in _YEAR_RANGE.findall(sentence):
+        covered |= set(range(int(a), int(b) + 1))
+    since = [int(y) for y in _YEAR_SINCE.findall(sentence)]
+    if asked & covered or (since and any(y >= min(since) for y in asked)):
+        return None
+    return ", ".join(str(y) for y in sorted(said))
 
 
 def _numbers(text: str) -> set[str]:
@@ -532,7 +553,7 @@ class Answerer:
                 s.score += AUTHOR_BONUS
             if lacks.get(s.hit.chunk.doc_id):
                 s.score -= 0.5  # the question pins a year or number this document never mentions
-            if "quantity" in types and _other_year(question, s.text):
+            if "quantity" in types and _other_year(question, s.text, s.hit.chunk):
                 s.score -= 0.5  # an amount for 2010 does not answer "how much in 2011"
             novel = {t for t in ts if not t.startswith("~")} - by_lang[s.hit.chunk.language or "da"]
             if len(novel) < 2 and not s.typed:
@@ -549,11 +570,11 @@ class Answerer:
         types = answer_types(query)
         if types and not best.typed:
             return f"no passage states the {'/'.join(sorted(types))} asked for"
-        names = _names(query)
-        named = _naming(names, {h.chunk.doc_id for h in top}, doc_text, every=True)
-        if types and named and best.hit.chunk.doc_id not in named:
+        names = [n for n in _names(query) if n.lower() not in _GENERIC_NAMES] if types else []
+        named = _naming(names, {h.chunk.doc_id for h in top}, doc_text)
+        if named and best.hit.chunk.doc_id not in named:
             return f"no passage about {', '.join(names)} states the {'/'.join(sorted(types))} asked for"
-        years = _other_year(query, best.text) if "quantity" in types else None
+        years = _other_year(query, best.text, best.hit.chunk) if "quantity" in types else None
         if years:
             return f"the passages give the amount for {years}, not for {', '.join(sorted(_pinned_years(query)))}"
         pinned = _pinned_numbers(query)
@@ -617,13 +638,25 @@ def _names(question: str) -> list[str]:
     return [m.group(1) for m in _CAPWORD.finditer(question.strip())]
 
 
-def _naming(names: list[str], doc_ids: set[str], doc_text: Callable[[str], str], every: bool = False) -> set[str]:
-    """The documents that mention one (or every) name; a name's inflected forms count: its stem of six letters or more."""
-    if not names:
-        return set()
+# Capitalised in a name ("Frederiksberg Kommune", "Norrby kommun") but said of every municipality or ministry
+_GENERIC_NAMES = {
+    "kommune", "kommunes", "kommunen", "kommunens", "kommun", "kommuns", "kommunerne", "kommunerna", "region",
+    "regionen", "regions", "staten", "statens", "ministeriet", "ministeriets", "ministeren", "departementet",
+    "regeringen", "regeringens", "rådet", "styrelsen", "forbundet", "förbundet", "municipality", "ministry",
+}
+
+
+def _naming(names: list[str], doc_ids: set[str], doc_text: Callable[[str], str]) -> set[str]:
+    """The documents that mention one of the names; a name's inflected forms count: its stem of six letters or more."""
     stems = [n.lower()[: max(6, len(n) - 3)] for n in names]
-    test = all if every else any
-    return {d for d in doc_ids if test(st in doc_text(d).lower() for st in stems)}
+    if not stems:
+        return set()
+    out = set()
+    for d in doc_ids:
+        text = doc_text(d).lower()
+        if any(st in text for st in stems):
+            out.add(d)
+    return out
 
 
 def _unknown_names(question: str, hits: list[Hit]) -> list[str]:

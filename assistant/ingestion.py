@@ -27,7 +27,7 @@ from .chunking import chunk_text
 from .config import Settings
 from .embedding import canonical_model_name, get_embedder
 from .errors import AssistantError, LoadError
-from .language import ANALYZER_VERSION, analyze, detect_language
+from .language import ANALYZER_VERSION, LANGUAGES, analyze, detect_language
 from .loading import (
     METADATA_FILES,
     SUPPORTED_EXTS,
@@ -170,29 +170,42 @@ def read_sidecar(folder: Path) -> dict:
                 raise AssistantError(f"{p}: invalid metadata file ({str(exc).splitlines()[0]})") from None
             if not isinstance(data, dict):
                 raise AssistantError(f"{p}: metadata file must map file names to fields")
-            return {str(k): v for k, v in data.items() if isinstance(v, dict)}
+            return {str(k): v for k, v in data.items()}  # each entry is checked with its file (metadata_problem)
     return {}
 
 
 METADATA_FIELDS = ("title", "type", "language", "date", "publisher")
-METADATA_LANGUAGES = ("da", "sv", "en")
 
 
-def metadata_problem(entry: dict) -> str | None:
-    """What is wrong with one file's metadata.yaml entry, or None when it can be used."""
-    unknown = sorted(str(k) for k in entry if k not in METADATA_FIELDS)
+def metadata_problem(entry: object) -> str | None:
+    """What is wrong with one file's metadata.yaml entry, or None when it can be used (empty values are no values)."""
+    if entry is None:
+        return None
+    if not isinstance(entry, dict):
+        return f"must map field names to values, not a {type(entry).__name__} ({str(entry)[:40]!r})"
+    unknown = sorted(repr(str(k)) for k in entry if k not in METADATA_FIELDS)
     if unknown:
         return f"unknown field {', '.join(unknown)} (the fields are {', '.join(METADATA_FIELDS)})"
     for key, value in entry.items():
         if value is not None and not isinstance(value, (str, int, float, datetime.date)):
             return f"{key} must be a single value, not {type(value).__name__}"
     lang = entry.get("language")
-    if lang is not None and str(lang) not in METADATA_LANGUAGES:
-        return f"language {lang!r} is not one of {', '.join(METADATA_LANGUAGES)}"
+    if lang not in (None, "") and str(lang) not in LANGUAGES:
+        return f"language {lang!r} is not one of {', '.join(LANGUAGES)}"
     date = entry.get("date")
-    if date is not None and not is_date(str(date)):
+    if isinstance(date, datetime.datetime):
+        date = date.date()
+    if date not in (None, "") and not is_date(str(date)):
         return f"date {str(date)!r} is not a real date written YYYY, YYYY-MM or YYYY-MM-DD"
     return None
+
+
+def _entry(entry: dict | None) -> dict:
+    """A checked metadata entry as ingest uses it: none is {}, a date with a time of day is its date."""
+    if not entry:
+        return {}
+    date = entry.get("date")
+    return {**entry, "date": date.date()} if isinstance(date, datetime.datetime) else entry
 
 
 def _reason(exc: AssistantError, source: str, path: Path) -> str:
@@ -384,11 +397,12 @@ def _plan(run: _Run, files: list[Path], folders: list[Path]) -> tuple[list[_Pend
         seen.add(str(fp))
         if fp.parent not in sidecars:
             sidecars[fp.parent] = read_sidecar(fp.parent)
-        meta = sidecars[fp.parent].get(fp.name, {})
-        problem = metadata_problem(meta)
+        entry = sidecars[fp.parent].get(fp.name)
+        problem = metadata_problem(entry)
         if problem:  # fails this file only; an indexed version of it stays as it was
             report.failed.append({"source": source, "reason": f"its metadata.yaml entry: {problem}", "path": str(fp)})
             continue
+        meta = _entry(entry)
         try:
             h = hash_file(fp, _meta_bytes(meta))
         except LoadError as exc:

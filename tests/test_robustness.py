@@ -358,19 +358,21 @@ def test_a_bad_metadata_entry_fails_its_file_with_the_reason_and_keeps_the_index
     folder = tmp_path / "docs"
     folder.mkdir()
     text = "Kommunen støtter frivillige sociale foreninger med lokaler og tilskud efter servicelovens § 18."
-    for name in ("a.txt", "b.txt", "c.txt", "d.txt", "e.txt"):
+    for name in ("a.txt", "b.txt", "c.txt", "d.txt", "e.txt", "f.txt", "g.txt"):
         (folder / name).write_text(f"{name}\n\n{text}", encoding="utf-8")
     sidecar = folder / "metadata.yaml"
     sidecar.write_text("a.txt: {language: da, date: 2010-11-30, type: press_release}\n", encoding="utf-8")
     index = tmp_path / "idx"
     r, out = ingest_json(folder, index)
-    assert r.returncode == 0 and out["added"] == 5, r.stderr
+    assert r.returncode == 0 and out["added"] == 7, r.stderr
     sidecar.write_text(
         "a.txt: {language: dk, date: 2010-11-30}\n"   # Danish is da
         "b.txt: {date: '2010-13-45'}\n"
         "c.txt: {langauge: da}\n"
         "d.txt: {title: [Frivillighed, Politik]}\n"
-        "e.txt: {language: sv, date: 2011-03}\n",     # valid: the one file that changes
+        "e.txt: {language: sv, date: 2011-03, type: ''}\n"  # valid (an empty value is no value): it changes
+        "f.txt: Frivillighedspolitik\n"                      # not a mapping
+        "g.txt:\n",                                          # no fields: valid, unchanged
         encoding="utf-8",
     )
     r, out = ingest_json(folder, index)
@@ -379,10 +381,11 @@ def test_a_bad_metadata_entry_fails_its_file_with_the_reason_and_keeps_the_index
     assert reasons == {
         "a.txt": "its metadata.yaml entry: language 'dk' is not one of da, sv, en",
         "b.txt": "its metadata.yaml entry: date '2010-13-45' is not a real date written YYYY, YYYY-MM or YYYY-MM-DD",
-        "c.txt": "its metadata.yaml entry: unknown field langauge (the fields are title, type, language, date, publisher)",
+        "c.txt": "its metadata.yaml entry: unknown field 'langauge' (the fields are title, type, language, date, publisher)",
         "d.txt": "its metadata.yaml entry: title must be a single value, not list",
+        "f.txt": "its metadata.yaml entry: must map field names to values, not a str ('Frivillighedspolitik')",
     }, reasons
-    assert (out["updated"], out["removed"]) == (1, 0)
+    assert (out["updated"], out["removed"], out["unchanged"]) == (1, 0, 1)
     docs = index_state(index)["docs"]
     assert {"a", "b", "c", "d", "e"} <= set(docs)  # the failed files keep their indexed versions
     from assistant.stores import Index
