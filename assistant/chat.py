@@ -837,7 +837,7 @@ class Chat:
                 view.cancelled()
                 continue
             except AssistantError as exc:
-                view.error(str(exc))
+                view.error(str(exc), self)
                 continue
             if reply.kind == "quit":
                 break

@@ -318,7 +318,7 @@ class ChatView:
         else:
             console.print(f"[dim]{escape(reply.message)}[/]")
 
-    def error(self, message: str) -> None:
+    def error(self, message: str, chat=None) -> None:
         """A problem with one line of input; the chat goes on."""
         error(message)
 
@@ -343,9 +343,10 @@ class ChatJsonView(ChatView):
         sys.stdout.write(json.dumps(reply.to_json(chat.session_id), ensure_ascii=False) + "\n")
         sys.stdout.flush()
 
-    def error(self, message: str) -> None:
-        """A problem with one line of input: {"error": …} on stdout, so every input line gets its line; also on stderr."""
-        sys.stdout.write(json.dumps({"error": message}, ensure_ascii=False) + "\n")
+    def error(self, message: str, chat=None) -> None:
+        """A problem with one line of input: {"session", "error"} on stdout, so each such line gets its line; also on stderr."""
+        line = {"session": getattr(chat, "session_id", None), "error": message}
+        sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
         sys.stdout.flush()
         error(message)
 

@@ -190,7 +190,7 @@ def test_piped_questions_and_commands(seed_settings, tmp_path):
     assert r.returncode == 0, r.stderr
     out = [json.loads(line) for line in r.stdout.splitlines()]
     assert [o.get("turn") or o.get("command") or "error" for o in out] == [1, 2, "sources", "error"]
-    assert out[3]["error"].startswith("unknown command /bogus")
+    assert out[3]["error"].startswith("unknown command /bogus") and out[3]["session"] == out[0]["session"]
     assert "144,7 millioner" in out[0]["answer"] and "searched" not in out[0]
     assert "101 procent" in out[1]["answer"] and "2009" in out[1]["searched"]
     assert out[2]["passages"][0]["doc_id"] == PRESS_2010
