@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
@@ -34,6 +34,7 @@ LABEL_WORDS = 4  # a line of at most this many words ending in ":" is quoted wit
 SIGNATURE_LINES = 8  # a letter's signature is looked for among its last lines
 BYLINE_LINES = 12  # a talk's or report's byline ("Ved Charlotte Markussen") among its first lines
 AUTHOR_DOCS = 2  # ... in the best-ranked documents
+HEADER_LINES = 20  # "Label: value" lines atop a letter or circular, among its first lines
 AUTHOR_BONUS = 1.0  # "who signed / wrote" is answered by the signature or byline, not by a sentence naming someone
 
 # Refusal thresholds, calibrated on eval/questions.yaml (see docs/benchmarks.md).
@@ -188,6 +189,8 @@ _MONEY_WORD = re.compile(
 _MONEY = re.compile(
     r"\d[\d.,]*\s*(mio\.?|mia\.?|millioner|miljoner|millions?|milliarder|miljarder|billions?)?\s*(kr\b|kroner|kronor|dkk|sek|euro)",
     re.I)
+# a short label, a colon, a value: "Cirkulärnr: 1997:145", "Handläggare: Karl-Axel Johansson", "Dato: 16. december 2008"
+_HEADER_FIELD = re.compile(r"[^\W\d_][\w./-]*(?: [\w./-]+){0,2}:\s*\S.{0,80}")
 _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
 _YEAR_RANGE = re.compile(r"\b((?:1[89]|20)\d\d)\s*(?:-|–|til|till|to)\s*((?:1[89]|20)\d\d)\b")
 _YEAR_SINCE = re.compile(r"\b(?:fra|siden|efter|från|sedan|from|since|after)\s+((?:1[89]|20)\d\d)\b", re.I)
@@ -201,8 +204,8 @@ _FULL_DATE = re.compile(
 def answer_types(question: str) -> set[str]:
     """What kind of answer the question asks for: quantity, date, person, identifier, phone, duration."""
     types = {t for t, rx in _TYPE_CUES.items() if rx.search(question)}
-    if "phone" in types:
-        types.discard("identifier")
+    if "phone" in types:  # "Vilket telefonnummer har handläggaren?" asks for the number, not the person
+        types -= {"identifier", "person"}
     if "duration" in types:
         types.discard("quantity")
     return types
@@ -302,6 +305,11 @@ def byline_block(text: str) -> tuple[int, int] | None:
     return None
 
 
+def header_fields(text: str) -> list[tuple[int, int]]:
+    """The spans of "Label: value" lines among a document's first lines ("Cirkulärnr: 1997:145", "J.nr. 2008-1550")."""
+    return [(start, end) for start, end, line in _lines(text[:4000])[:HEADER_LINES] if _HEADER_FIELD.fullmatch(line)]
+
+
 def _pinned_numbers(question: str) -> set[str]:
     """Years and identifiers in a question that an answering document must mention."""
     return {x for x in _numbers(question) if re.fullmatch(r"(1[89]|20)\d\d", x) or re.search(r"[-:/]", x)}
@@ -351,6 +359,17 @@ def _sentences(hits: list[Hit]) -> list[_Sentence]:
                 continue
             out.append(_Sentence(h, c.start + s, c.start + e, text))
     return out
+
+
+def _with_fields(sents: list[_Sentence], fields: list[_Sentence]) -> list[_Sentence]:
+    """The sentences with header fields as answers of their own: a block of several fields gives way to its lines."""
+    def block(s: _Sentence) -> bool:
+        doc = s.hit.chunk.doc_id
+        return sum(f.hit.chunk.doc_id == doc and s.start <= f.start and f.end <= s.end for f in fields) >= 2
+
+    kept = [s for s in sents if not block(s)]
+    seen = {(s.hit.chunk.doc_id, s.start, s.end) for s in kept}
+    return kept + [f for f in fields if (f.hit.chunk.doc_id, f.start, f.end) not in seen]
 
 
 def _is_label(text: str) -> bool:
@@ -429,6 +448,8 @@ class Answerer:
         types = answer_types(query)
         if "person" in types and types <= {"person", "organisation"} and _AUTHORED.search(query):  # who, not when
             sents += self._authorship(top, doc_text)
+        if types & {"identifier", "person", "phone"}:  # a letter's or circular's header answers these (its date is the letter's own)
+            sents = _with_fields(sents, self._header_fields(top, doc_text))
         coverage = self._score(query, sents, doc_text)
         best = max(sents, key=lambda s: s.score) if sents else None
         dense_top = max((h.dense or 0.0) for h in top)
@@ -450,19 +471,30 @@ class Answerer:
 
     def _authorship(self, top: list[Hit], doc_text: Callable[[str], str]) -> list[_Sentence]:
         """The signatures and bylines of the best-ranked documents, as candidate answers to "who signed / wrote"."""
+        return self._document_lines(top, doc_text, lambda t: filter(None, (signature_block(t), byline_block(t))), True)
+
+    def _header_fields(self, top: list[Hit], doc_text: Callable[[str], str]) -> list[_Sentence]:
+        """The "Label: value" lines atop the best-ranked documents ("Cirkulärnr: 1997:145", "Handläggare: …")."""
+        return self._document_lines(top, doc_text, header_fields, False)
+
+    def _document_lines(
+        self, top: list[Hit], doc_text: Callable[[str], str], spans: Callable[[str], Iterable[tuple[int, int]]],
+        authored: bool,
+    ) -> list[_Sentence]:
+        """Candidate sentences at the given spans of the best-ranked documents' texts, wherever retrieval left them."""
         out = []
         for doc_id in list(dict.fromkeys(h.chunk.doc_id for h in top))[:AUTHOR_DOCS]:
             text = doc_text(doc_id)
             best = next(h for h in top if h.chunk.doc_id == doc_id)
             chunks = None
-            for span in filter(None, (signature_block(text), byline_block(text))):
+            for span in spans(text):
                 chunks = chunks or self.retriever.index.manifest.chunks_of(doc_id)
                 chunk = next((c for c in chunks if c.start <= span[0] < c.end), None)
                 if chunk is None:
                     continue
                 hit = next((h for h in top if h.chunk.id == chunk.id), None)
                 hit = hit or Hit(chunk, best.score, best.dense, best.keyword, best.rank, best.channels)
-                out.append(_Sentence(hit, span[0], span[1], text[span[0] : span[1]], authored=True))
+                out.append(_Sentence(hit, span[0], span[1], text[span[0] : span[1]], authored=authored))
         return out
 
     def _score(self, question: str, sents: list[_Sentence], doc_text: Callable[[str], str]) -> float:

@@ -387,3 +387,53 @@ def test_an_amount_for_another_year_a_phone_number_or_kroner_for_a_head_count_is
             assert reason in ans.refusal_reason, ans.refusal_reason
     finally:
         index.close()
+
+
+CIRCULAR_PARA = (
+    "Kommunerna har under flera år byggt upp lokala frivilligcentraler där föreningar, kyrkor och enskilda kan "
+    "mötas. Centralerna förmedlar uppdrag, ordnar utbildning för volontärer och ger råd till nya föreningar. "
+)
+CIRCULAR_2003 = (
+    "SVENSKA KOMMUNFÖRBUNDET\n\nCirkulärnr: 2003:77\nDiarienr: 2003/1180\nHandläggare: Eva Strand\n"
+    "Sektion/Enhet: Social omsorg\nDatum: 2003-05-14\nMottagare: Socialnämnden\n\nRubrik: Lokala frivilligcentraler\n\n"
+    + "\n\n".join([
+        CIRCULAR_PARA * 3,
+        "Förbundet erbjuder stöd till kommuner som vill starta en frivilligcentral. " + CIRCULAR_PARA * 3,
+        "Erfarenheterna visar att centralerna behöver en fast samordnare och lokaler i centrum. " + CIRCULAR_PARA * 3,
+    ])
+)
+
+
+def test_a_header_field_answers_with_its_own_line(tmp_path):
+    # a circular's header is one block of "Label: value" lines; the number, the case officer or the file number
+    # is quoted as its own line, not as the whole block, and a phone number it does not give is refused
+    from assistant.answering import Answerer
+    from assistant.config import Settings
+    from assistant.ingestion import ingest
+    from assistant.retrieval import Retriever
+    from assistant.stores import Index
+
+    folder = tmp_path / "dokument"
+    folder.mkdir()
+    (folder / "cirkular-2003-77.txt").write_text(CIRCULAR_2003, encoding="utf-8")
+    (folder / "bidrag.txt").write_text("Frivilligpolitik\n\n" + "Kommunen stöder föreningarna med bidrag och lokaler. " * 20,
+                                       encoding="utf-8")
+    settings = Settings(index_dir=tmp_path / "index")
+    assert not ingest([folder], settings).failed
+    index = Index(settings.index_dir)
+    try:
+        answerer = Answerer(Retriever(index, settings.embed_model))
+        for question, quote in [
+            ("What is the number of the circular about local volunteer centres?", "Cirkulärnr: 2003:77"),
+            ("Vem är handläggare för cirkuläret om frivilligcentraler?", "Handläggare: Eva Strand"),
+        ]:
+            ans = answerer.ask(question)
+            assert not ans.refused and ans.citations[0].quote == quote, (question, ans.answer)
+            assert_quotes_exact(ans, index.manifest)
+        ans = answerer.ask("Vilket diarienummer har cirkuläret om frivilligcentraler?")
+        assert "Diarienr: 2003/1180" in [c.quote for c in ans.citations], ans.answer
+        assert all(len(c.quote.splitlines()) == 1 for c in ans.citations), ans.answer
+        ans = answerer.ask("Vilket telefonnummer har handläggaren?")
+        assert ans.refused and "phone" in ans.refusal_reason, ans.answer
+    finally:
+        index.close()
