@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -163,5 +164,27 @@ def make_analyzer_1_index(index_dir: Path) -> None:
             m.set_meta("analyzer", "1")
             m.set_meta("generation", m.generation + 1)
         index.refresh_derived()
+    finally:
+        index.close()
+
+
+@contextmanager
+def answerer_over(files: dict[str, str], tmp_path: Path):
+    """(Answerer, Index) over a fresh index of these text files, written to tmp_path (real ingest and model)."""
+    from assistant.answering import Answerer
+    from assistant.config import Settings
+    from assistant.ingestion import ingest
+    from assistant.retrieval import Retriever
+    from assistant.stores import Index
+
+    folder = tmp_path / "documents"
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    settings = Settings(index_dir=tmp_path / "index")
+    assert not ingest([folder], settings).failed
+    index = Index(settings.index_dir)
+    try:
+        yield Answerer(Retriever(index, settings.embed_model)), index
     finally:
         index.close()

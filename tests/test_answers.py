@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import CIRCULAR, PRESS_2010, STRATEGY, assert_quotes_exact, run_cli, write_pdf
+from conftest import CIRCULAR, PRESS_2010, STRATEGY, answerer_over, assert_quotes_exact, run_cli, write_pdf
 
 REPORT_2007 = "da-2008-12-16-paragraf-18-redegoerelse-2007"
 
@@ -348,21 +348,9 @@ def test_an_amount_for_another_year_a_phone_number_or_kroner_for_a_head_count_is
     # the documents hold an amount for 2010 and phone numbers, but no amount for 2012, no amount of support
     # for the Swedish project (the Danish amount is not about Röda Korset) and no count of volunteers: those
     # questions are refused with the reason
-    from assistant.answering import Answerer
-    from assistant.config import Settings
-    from assistant.ingestion import ingest
-    from assistant.retrieval import Filters, Retriever
-    from assistant.stores import Index
+    from assistant.retrieval import Filters
 
-    folder = tmp_path / "dokumenter"
-    folder.mkdir()
-    for name, text in BUDGET_DOCS.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    settings = Settings(index_dir=tmp_path / "index")
-    assert not ingest([folder], settings).failed
-    index = Index(settings.index_dir)
-    try:
-        answerer = Answerer(Retriever(index, settings.embed_model))
+    with answerer_over(BUDGET_DOCS, tmp_path) as (answerer, index):
         for question, quote in [
             ("Hvor mange penge har Solby Kommune afsat til frivilligt socialt arbejde i 2010?", "3,5 mio. kr."),
             ("Hvor mange tusind kroner har Solby Kommune afsat til frivilligt socialt arbejde i 2010?", "3,5 mio. kr."),
@@ -385,8 +373,6 @@ def test_an_amount_for_another_year_a_phone_number_or_kroner_for_a_head_count_is
             ans = answerer.ask(question, filters=Filters(lang="sv") if "äldre" in question else None)
             assert ans.refused, (question, ans.answer)
             assert reason in ans.refusal_reason, ans.refusal_reason
-    finally:
-        index.close()
 
 
 CIRCULAR_PARA = (
@@ -407,22 +393,9 @@ CIRCULAR_2003 = (
 def test_a_header_field_answers_with_its_own_line(tmp_path):
     # a circular's header is one block of "Label: value" lines; the number, the case officer or the file number
     # is quoted as its own line, not as the whole block, and a phone number it does not give is refused
-    from assistant.answering import Answerer
-    from assistant.config import Settings
-    from assistant.ingestion import ingest
-    from assistant.retrieval import Retriever
-    from assistant.stores import Index
-
-    folder = tmp_path / "dokument"
-    folder.mkdir()
-    (folder / "cirkular-2003-77.txt").write_text(CIRCULAR_2003, encoding="utf-8")
-    (folder / "bidrag.txt").write_text("Frivilligpolitik\n\n" + "Kommunen stöder föreningarna med bidrag och lokaler. " * 20,
-                                       encoding="utf-8")
-    settings = Settings(index_dir=tmp_path / "index")
-    assert not ingest([folder], settings).failed
-    index = Index(settings.index_dir)
-    try:
-        answerer = Answerer(Retriever(index, settings.embed_model))
+    files = {"cirkular-2003-77.txt": CIRCULAR_2003,
+             "bidrag.txt": "Frivilligpolitik\n\n" + "Kommunen stöder föreningarna med bidrag och lokaler. " * 20}
+    with answerer_over(files, tmp_path) as (answerer, index):
         for question, quote in [
             ("What is the number of the circular about local volunteer centres?", "Cirkulärnr: 2003:77"),
             ("Vem är handläggare för cirkuläret om frivilligcentraler?", "Handläggare: Eva Strand"),
@@ -435,5 +408,3 @@ def test_a_header_field_answers_with_its_own_line(tmp_path):
         assert all(len(c.quote.splitlines()) == 1 for c in ans.citations), ans.answer
         ans = answerer.ask("Vilket telefonnummer har handläggaren?")
         assert ans.refused and "phone" in ans.refusal_reason, ans.answer
-    finally:
-        index.close()
