@@ -35,6 +35,7 @@ SIGNATURE_LINES = 8  # a letter's signature is looked for among its last lines
 BYLINE_LINES = 12  # a talk's or report's byline ("Ved Charlotte Markussen") among its first lines
 AUTHOR_DOCS = 2  # ... in the best-ranked documents
 HEADER_LINES = 20  # "Label: value" lines atop a letter or circular, among its first lines
+FIELD_BONUS = 0.5  # a header field whose label the question names ("sagsbehandler" ~ "Handläggare:")
 AUTHOR_BONUS = 1.0  # "who signed / wrote" is answered by the signature or byline, not by a sentence naming someone
 
 # Refusal thresholds, calibrated on eval/questions.yaml (see docs/benchmarks.md).
@@ -305,6 +306,33 @@ def byline_block(text: str) -> tuple[int, int] | None:
     return None
 
 
+# The labels of a letter's or circular's header fields, by what they hold, in Danish, Swedish and English
+_FIELD_LABELS: dict[str, tuple[str, ...]] = {
+    "officer": ("sagsbehandler", "handläggare", "handlaggare", "case officer", "caseworker", "case worker"),
+    "file": ("journalnummer", "j.nr", "jnr", "diarienummer", "diarienr", "diariernr", "dnr", "file number",
+             "reference number"),
+    "circular": ("cirkulærenummer", "cirkulærenr", "cirkulærnr", "cirkulärnummer", "cirkulärnr",
+                 "circular number", "number of the circular"),
+    "unit": ("sektion", "enhed", "enhet", "afdeling", "avdelning", "kontor", "section", "unit", "department"),
+    "recipient": ("modtager", "mottagare", "recipient", "addressee"),
+}
+
+
+def _field_kind(line: str) -> str | None:
+    """What a "Label: value" line holds, by its label ("Handläggare" → officer), or None."""
+    label, colon, _ = line.partition(":")
+    if not colon or len(label) > 30:
+        return None
+    parts = [p.strip().lower() for p in label.split("/")]
+    return next((k for k, names in _FIELD_LABELS.items() if any(p in names for p in parts)), None)
+
+
+def _asked_fields(question: str) -> set[str]:
+    """The header fields a question asks for by naming their label in any of the three languages."""
+    q = " ".join(raw_tokens(question))
+    return {k for k, names in _FIELD_LABELS.items() if any(re.search(rf"\b{re.escape(n)}", q) for n in names)}
+
+
 def header_fields(text: str) -> list[tuple[int, int]]:
     """The spans of "Label: value" lines among a document's first lines ("Cirkulärnr: 1997:145", "J.nr. 2008-1550")."""
     return [(start, end) for start, end, line in _lines(text[:4000])[:HEADER_LINES] if _HEADER_FIELD.fullmatch(line)]
@@ -448,7 +476,7 @@ class Answerer:
         types = answer_types(query)
         if "person" in types and types <= {"person", "organisation"} and _AUTHORED.search(query):  # who, not when
             sents += self._authorship(top, doc_text)
-        if types & {"identifier", "person", "phone"}:  # a letter's or circular's header answers these (its date is the letter's own)
+        if types & {"identifier", "person", "phone"} or _asked_fields(query):  # a letter's header answers these (its date is its own)
             sents = _with_fields(sents, self._header_fields(top, doc_text))
         coverage = self._score(query, sents, doc_text)
         best = max(sents, key=lambda s: s.score) if sents else None
@@ -571,6 +599,7 @@ class Answerer:
         top_dense = max(s.dense for s in sents)
         names = _names(question)
         named_docs = _naming(names, {s.hit.chunk.doc_id for s in sents}, doc_text)
+        asked_fields = _asked_fields(question)
         for s, ts in zip(sents, sent_terms):
             s.score = 0.6 * (s.dense - top_dense) / 0.1 + 0.4 * s.lexical
             s.score += 0.1 if qnums and qnums & _numbers(s.text) else 0.0
@@ -583,6 +612,8 @@ class Answerer:
                 s.score += 0.15  # the document names what the question names ("Kommunförbundet")
             if s.authored:
                 s.score += AUTHOR_BONUS
+            if asked_fields and _field_kind(s.text) in asked_fields:
+                s.score += FIELD_BONUS  # "sagsbehandler" asked, "Handläggare: Karl-Axel Johansson" found
             if lacks.get(s.hit.chunk.doc_id):
                 s.score -= 0.5  # the question pins a year or number this document never mentions
             if "quantity" in types and _other_year(question, s.text, s.hit.chunk):

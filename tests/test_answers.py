@@ -399,6 +399,9 @@ def test_a_header_field_answers_with_its_own_line(tmp_path):
         for question, quote in [
             ("What is the number of the circular about local volunteer centres?", "Cirkulärnr: 2003:77"),
             ("Vem är handläggare för cirkuläret om frivilligcentraler?", "Handläggare: Eva Strand"),
+            # the Danish label names the Swedish one: sagsbehandler ~ Handläggare
+            ("Hvem er sagsbehandler på det svenske cirkulære om frivilligcentraler?", "Handläggare: Eva Strand"),
+            ("Which section of the association issued the circular about volunteer centres?", "Sektion/Enhet: Social omsorg"),
         ]:
             ans = answerer.ask(question)
             assert not ans.refused and ans.citations[0].quote == quote, (question, ans.answer)
