@@ -163,11 +163,14 @@ _TYPE_CUES: dict[str, re.Pattern] = {
     "phone": re.compile(r"(telefon\w*|\btlf\b|\btel\b|\bphone\b|\bringe\b|\bringa\b|\bcall\b)", re.I),
     "duration": re.compile(r"\b(hvor længe|hur länge|how long|varighed|varaktighet)\b", re.I),
 }
+_NUMBER_WORDS = r"(tre|fire|fem|seks|syv|otte|ti|två|fyra|sju|åtta|nio|tio|two|three|four|five|six|seven|eight|nine|ten)"
+_NUMBER_WORD = re.compile(_NUMBER_WORDS + r"\b", re.I)
 _SATISFIES: dict[str, re.Pattern] = {
     "quantity": re.compile(
         r"\d[\d.,]*\s*(mio|mia|millioner|miljoner|million|kr|kroner|kronor|procent|%)"
         r"|\b\d[\d.,]*\s+(?!(?:jan|feb|mar|apr|maj|maj|jun|jul|aug|sep|okt|oct|nov|dec)[a-z]*\b)(?-i:[a-zæøåäö]{3,})"
-        r"|\b(halvdel\w*|hälften|half|tredjedel\w*|fjerdedel\w*|flertal\w*)\b", re.I),
+        r"|\b(halvdel\w*|hälften|half|tredjedel\w*|fjerdedel\w*|flertal\w*)\b"
+        r"|\b" + _NUMBER_WORDS + r"\s+(?-i:[a-zæøåäö]{3,})", re.I),
     "date": re.compile(
         r"\b\d{4}-\d\d-\d\d\b|\b\d{1,2}\.? (januar|februar|marts|april|maj|juni|juli|august|september|oktober|"
         r"november|december|januari|februari|mars|augusti)\b|\b(1[89]|20)\d\d\b", re.I),
@@ -192,6 +195,10 @@ _MONEY = re.compile(
     re.I)
 # a short label, a colon, a value: "Cirkulärnr: 1997:145", "Handläggare: Karl-Axel Johansson", "Dato: 16. december 2008"
 _HEADER_FIELD = re.compile(r"[^\W\d_][\w./-]*(?: [\w./-]+){0,2}:\s*\S.{0,80}")
+# a share of something: answered by a percentage or a fraction
+_SHARE = re.compile(r"\b(hvor stor en del|hvor stor en andel|hvor store? andel\w*|hur stor (?:en )?andel|hur stor del|"
+                    r"what (?:share|proportion|percentage|fraction)|how large a (?:share|part))\b", re.I)
+_SHARE_ANSWER = re.compile(r"procent|percent|%|halvdel|hälften|half|tredjedel|fjerdedel|fjärdedel|kvart", re.I)
 _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
 _YEAR_RANGE = re.compile(r"\b((?:1[89]|20)\d\d)\s*(?:-|–|til|till|to)\s*((?:1[89]|20)\d\d)\b")
 _YEAR_SINCE = re.compile(r"\b(?:fra|siden|efter|från|sedan|from|since|after)\s+((?:1[89]|20)\d\d)\b", re.I)
@@ -220,12 +227,17 @@ def satisfies(kind: str, sentence: str, question: str) -> bool:
     if kind == "quantity":  # a phone number is not an amount: "tel. 08-772 43 18 eller …"
         sentence = _SATISFIES["phone"].sub(" ", sentence)
     counts = kind == "quantity" and _COUNT.search(question) is not None and not _MONEY_WORD.search(question)
+    share = kind == "quantity" and _SHARE.search(question) is not None
     for m in _SATISFIES[kind].finditer(sentence):
         val = m.group(0)
         if kind == "quantity":
+            if share and not _SHARE_ANSWER.search(val):
+                continue  # "hvor stor en del / andel" is a percentage or a fraction, not 144,7 millioner
             m_num = re.match(r"\d[\d.,]*", val)
             if m_num is None:
-                return True  # "halvdelen"
+                if _NUMBER_WORD.match(val) and not _COUNT.search(question):
+                    continue  # "tre udvalgte cases" answers "hvor mange", not "hvor meget"
+                return True  # "halvdelen", "tre udvalgte cases"
             num = m_num.group(0).rstrip(".,")
             if re.fullmatch(r"(1[89]|20)\d\d", num) and not re.search(r"(mio|mia|kr|procent|%)", val, re.I):
                 continue  # a year is not an amount

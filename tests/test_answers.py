@@ -411,3 +411,24 @@ def test_a_header_field_answers_with_its_own_line(tmp_path):
         assert all(len(c.quote.splitlines()) == 1 for c in ans.citations), ans.answer
         ans = answerer.ask("Vilket telefonnummer har handläggaren?")
         assert ans.refused and "phone" in ans.refusal_reason, ans.answer
+
+
+def test_a_count_in_words_and_a_share_as_a_percentage(tmp_path):
+    # "fem udvalgte kommuner" answers "hvor mange" (before, only digits counted, and the question was refused);
+    # "hvor stor en andel" is answered by the percentage, not by the amount beside it; "hvor meget" by the amount
+    report = (
+        "Redegørelse om tilskud til frivilligt socialt arbejde\n\n"
+        "Den kvalitative analyse bygger på interview i fem udvalgte kommuner i Jylland og på Sjælland.\n\n"
+        "Kommunerne udbetalte i alt 12,4 mio. kr. i tilskud til de frivillige sociale foreninger i 2011.\n\n"
+        "Det svarer til 98 procent af det særlige tilskud, som kommunerne modtog fra staten.\n"
+    )
+    with answerer_over({"redegoerelse-2011.txt": report}, tmp_path) as (answerer, index):
+        for question, quote in [
+            ("Hvor mange kommuner bygger den kvalitative analyse på?", "fem udvalgte kommuner"),
+            ("Hvor stor en andel af det særlige tilskud udbetalte kommunerne?", "98 procent"),
+            ("Hur stor andel av det särskilda bidraget betalade kommunerna ut?", "98 procent"),
+            ("Hvor meget udbetalte kommunerne i alt i tilskud i 2011?", "12,4 mio. kr."),
+        ]:
+            ans = answerer.ask(question)
+            assert not ans.refused and quote in ans.citations[0].quote, (question, ans.answer, ans.refusal_reason)
+            assert_quotes_exact(ans, index.manifest)
