@@ -35,6 +35,7 @@ SIGNATURE_LINES = 8  # a letter's signature is looked for among its last lines
 BYLINE_LINES = 12  # a talk's or report's byline ("Ved Charlotte Markussen") among its first lines
 AUTHOR_DOCS = 2  # ... in the best-ranked documents
 HEADER_LINES = 20  # "Label: value" lines atop a letter or circular, among its first lines
+QUESTION_PENALTY = 0.3  # a sentence that is itself a question
 FIELD_BONUS = 0.5  # a header field whose label the question names ("sagsbehandler" ~ "Handläggare:")
 AUTHOR_BONUS = 1.0  # "who signed / wrote" is answered by the signature or byline, not by a sentence naming someone
 
@@ -633,6 +634,8 @@ class Answerer:
             novel = {t for t in ts if not t.startswith("~")} - by_lang[s.hit.chunk.language or "da"]
             if len(novel) < 2 and not s.typed:
                 s.score -= 0.3  # restates the question without adding anything
+            if s.text.rstrip().endswith("?"):
+                s.score -= QUESTION_PENALTY  # a document's own question ("Hvad gør vi …?") asks, it does not answer
         return max(s.lexical for s in sents)
 
     @staticmethod

@@ -432,3 +432,11 @@ def test_a_count_in_words_and_a_share_as_a_percentage(tmp_path):
             ans = answerer.ask(question)
             assert not ans.refused and quote in ans.citations[0].quote, (question, ans.answer, ans.refusal_reason)
             assert_quotes_exact(ans, index.manifest)
+
+
+def test_a_question_in_a_document_is_not_quoted_as_an_answer(answerer):
+    # the Frederiksberg slides ask "Hvad gør vi i Frederiksberg Kommune for at fremme det frivillige sociale
+    # arbejde?" as a heading; it shares the question's words but answers nothing
+    ans = answerer.ask("Hvem er sagsbehandler på det svenske cirkulære om frivilligt socialt arbejde?")
+    assert not ans.refused and ans.citations[0].quote == "Handläggare: Karl-Axel Johansson", ans.answer
+    assert not any(c.quote.rstrip().endswith("?") for c in ans.citations), ans.answer
