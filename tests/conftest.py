@@ -188,3 +188,11 @@ def answerer_over(files: dict[str, str], tmp_path: Path):
         yield Answerer(Retriever(index, settings.embed_model)), index
     finally:
         index.close()
+
+
+def assert_answered_first_by(answerer, index, cases: list[tuple[str, str]]) -> None:
+    """Each question is answered, its first citation holds the expected text, and every quote is exact."""
+    for question, quote in cases:
+        ans = answerer.ask(question)
+        assert not ans.refused and quote in ans.citations[0].quote, (question, ans.answer, ans.refusal_reason)
+        assert_quotes_exact(ans, index.manifest)
