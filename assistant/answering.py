@@ -199,7 +199,7 @@ _HEADER_FIELD = re.compile(r"[^\W\d_][\w./-]*(?: [\w./-]+){0,2}:\s*\S.{0,80}")
 # a share of something: answered by a percentage or a fraction
 _SHARE = re.compile(r"\b(hvor stor en del|hvor stor en andel|hvor store? andel\w*|hur stor (?:en )?andel|hur stor del|"
                     r"what (?:share|proportion|percentage|fraction)|how large a (?:share|part))\b", re.I)
-_SHARE_ANSWER = re.compile(r"procent|percent|%|halvdel|hälften|half|tredjedel|fjerdedel|fjärdedel|kvart", re.I)
+_SHARE_ANSWER = re.compile(r"procent|percent|%|halvdel|hälften|half|tredjedel|fjerdedel|fjärdedel|\bkvart\b", re.I)
 _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
 _YEAR_RANGE = re.compile(r"\b((?:1[89]|20)\d\d)\s*(?:-|–|til|till|to)\s*((?:1[89]|20)\d\d)\b")
 _YEAR_SINCE = re.compile(r"\b(?:fra|siden|efter|från|sedan|from|since|after)\s+((?:1[89]|20)\d\d)\b", re.I)
