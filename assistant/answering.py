@@ -200,6 +200,7 @@ _HEADER_FIELD = re.compile(r"[^\W\d_][\w./-]*(?: [\w./-]+){0,2}:\s*\S.{0,80}")
 _SHARE = re.compile(r"\b(hvor stor en del|hvor stor en andel|hvor store? andel\w*|hur stor (?:en )?andel|hur stor del|"
                     r"what (?:share|proportion|percentage|fraction)|how large a (?:share|part))\b", re.I)
 _SHARE_ANSWER = re.compile(r"procent|percent|%|halvdel|hälften|half|tredjedel|fjerdedel|fjärdedel|\bkvart\b", re.I)
+_PERCENT = re.compile(r"procent|percent|%", re.I)
 _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
 _YEAR_RANGE = re.compile(r"\b((?:1[89]|20)\d\d)\s*(?:-|–|til|till|to)\s*((?:1[89]|20)\d\d)\b")
 _YEAR_SINCE = re.compile(r"\b(?:fra|siden|efter|från|sedan|from|since|after)\s+((?:1[89]|20)\d\d)\b", re.I)
@@ -246,6 +247,8 @@ def satisfies(kind: str, sentence: str, question: str) -> bool:
                 continue
             if counts and _MONEY.match(sentence, m.start()):
                 continue  # "how many people" is not answered in kroner
+            if counts and _PERCENT.search(val) and not _PERCENT.search(question):
+                continue  # ... nor by a percentage ("101 procent af det særlige tilskud"), unless it asks for one
         elif val.lower() in q:
             continue
         return True

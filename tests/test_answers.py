@@ -443,3 +443,13 @@ def test_a_question_in_a_document_is_not_quoted_as_an_answer(answerer):
     ans = answerer.ask("Hvem er sagsbehandler på det svenske cirkulære om frivilligt socialt arbejde?")
     assert not ans.refused and ans.citations[0].quote == "Handläggare: Karl-Axel Johansson", ans.answer
     assert not any(c.quote.rstrip().endswith("?") for c in ans.citations), ans.answer
+
+
+def test_a_head_count_is_not_answered_by_a_percentage(tmp_path):
+    # "101 procent af det særlige tilskud" answered "How many people … did voluntary social work?" (en-009)
+    text = ("Tilskud til frivilligt socialt arbejde\n\n"
+            "Kommunerne udbetalte i 2011 i alt 98 procent af det særlige tilskud, de fik fra staten.\n")
+    with answerer_over({"tilskud-2011.txt": text}, tmp_path) as (answerer, index):
+        ans = answerer.ask("How many people did voluntary social work in the municipalities in 2011?")
+        assert ans.refused and "quantity" in ans.refusal_reason, ans.answer
+        assert_answered_first_by(answerer, index, [("Hvor mange procent af tilskuddet udbetalte kommunerne i 2011?", "98 procent")])
