@@ -12,7 +12,7 @@ import numpy as np
 
 from .chunking import sentence_spans
 from .errors import QuestionError
-from .language import STOPWORDS, detect_language, match_terms, nordic_keys, query_languages, raw_tokens
+from .language import STOPWORDS, YEAR, detect_language, match_terms, nordic_keys, query_languages, raw_tokens
 from .loading import page_at
 from .prompts import labels
 from .retrieval import Filters, Hit, Retriever
@@ -201,7 +201,6 @@ _SHARE = re.compile(r"\b(hvor stor en del|hvor stor en andel|hvor store? andel\w
                     r"what (?:share|proportion|percentage|fraction)|how large a (?:share|part))\b", re.I)
 _SHARE_ANSWER = re.compile(r"procent|percent|%|halvdel|hälften|half|tredjedel|fjerdedel|fjärdedel|\bkvart\b", re.I)
 _PERCENT = re.compile(r"procent|percent|%", re.I)
-_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
 _YEAR_RANGE = re.compile(r"\b((?:1[89]|20)\d\d)\s*(?:-|–|til|till|to)\s*((?:1[89]|20)\d\d)\b")
 _YEAR_SINCE = re.compile(r"\b(?:fra|siden|efter|från|sedan|from|since|after)\s+((?:1[89]|20)\d\d)\b", re.I)
 
@@ -228,7 +227,8 @@ def satisfies(kind: str, sentence: str, question: str) -> bool:
     q = question.lower()
     if kind == "quantity":  # a phone number is not an amount: "tel. 08-772 43 18 eller …"
         sentence = _SATISFIES["phone"].sub(" ", sentence)
-    counts = kind == "quantity" and _COUNT.search(question) is not None and not _MONEY_WORD.search(question)
+    asks_count = kind == "quantity" and _COUNT.search(question) is not None
+    counts = asks_count and not _MONEY_WORD.search(question)
     share = kind == "quantity" and _SHARE.search(question) is not None
     for m in _SATISFIES[kind].finditer(sentence):
         val = m.group(0)
@@ -237,11 +237,11 @@ def satisfies(kind: str, sentence: str, question: str) -> bool:
                 continue  # "hvor stor en del / andel" is a percentage or a fraction, not 144,7 millioner
             m_num = re.match(r"\d[\d.,]*", val)
             if m_num is None:
-                if _NUMBER_WORD.match(val) and not _COUNT.search(question):
+                if _NUMBER_WORD.match(val) and not asks_count:
                     continue  # "tre udvalgte cases" answers "hvor mange", not "hvor meget"
                 return True  # "halvdelen", "tre udvalgte cases"
             num = m_num.group(0).rstrip(".,")
-            if re.fullmatch(r"(1[89]|20)\d\d", num) and not re.search(r"(mio|mia|kr|procent|%)", val, re.I):
+            if YEAR.fullmatch(num) and not re.search(r"(mio|mia|kr|procent|%)", val, re.I):
                 continue  # a year is not an amount
             if num in q:
                 continue
@@ -350,18 +350,18 @@ def _asked_fields(question: str) -> set[str]:
 
 
 def header_fields(text: str) -> list[tuple[int, int]]:
-    """The spans of "Label: value" lines among a document's first lines ("Cirkulärnr: 1997:145", "J.nr. 2008-1550")."""
+    """The spans of "Label: value" lines among a document's first lines ("Cirkulärnr: 1997:145", "Dato: 16. december 2008")."""
     return [(start, end) for start, end, line in _lines(text[:4000])[:HEADER_LINES] if _HEADER_FIELD.fullmatch(line)]
 
 
 def _pinned_numbers(question: str) -> set[str]:
     """Years and identifiers in a question that an answering document must mention."""
-    return {x for x in _numbers(question) if re.fullmatch(r"(1[89]|20)\d\d", x) or re.search(r"[-:/]", x)}
+    return {x for x in _numbers(question) if YEAR.fullmatch(x) or re.search(r"[-:/]", x)}
 
 
 def _pinned_years(question: str) -> set[str]:
     """The years a question names ("i budget 2011")."""
-    return set(_YEAR.findall(question))
+    return set(YEAR.findall(question))
 
 
 def _other_year(question: str, sentence: str, chunk: ChunkRecord | None = None) -> str | None:
@@ -371,10 +371,10 @@ def _other_year(question: str, sentence: str, chunk: ChunkRecord | None = None) 
     about the amount at all when it names the document (its date or title: "redegørelsen fra 2010").
     """
     asked = {int(y) for y in _pinned_years(question)}
-    said = {int(y) for y in _YEAR.findall(sentence)}
+    said = {int(y) for y in YEAR.findall(sentence)}
     if not asked or not said:
         return None
-    if chunk is not None and asked & {int(y) for y in _YEAR.findall(f"{chunk.title} {chunk.date or ''}")}:
+    if chunk is not None and asked & {int(y) for y in YEAR.findall(f"{chunk.title} {chunk.date or ''}")}:
         return None
     covered = set(said)
     for a, b in _YEAR_RANGE.findall(sentence):

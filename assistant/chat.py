@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from .answering import Answer, Citation, check_question
 from .errors import AssistantError, QuestionError
-from .language import LANGUAGES, STOPWORDS, detect_language, match_terms
+from .language import LANGUAGES, STOPWORDS, YEAR, detect_language, match_terms
 from .prompts import labels, prompt
 from .retrieval import Filters, check_filters
 
@@ -73,7 +73,6 @@ _KEY_TOKEN = re.compile(
     r"|[^\W\d_]+(?:-[^\W_]+)*",
     re.U,
 )
-_YEAR = re.compile(r"^(1[89]|20)\d\d$")
 
 
 def key_terms(text: str) -> list[str]:
@@ -148,7 +147,7 @@ def rewrite_followup(question: str, previous: list[PastTurn], use_answer: bool =
     lead = _LEAD.match(q)
     rest = q[lead.end():] if lead else q
     new_terms = key_terms(rest)
-    new_years = [t for t in new_terms if _YEAR.match(t)]
+    new_years = [t for t in new_terms if YEAR.fullmatch(t)]
     if lead and _is_elliptical(rest):
         # The previous question as it was searched, without the amounts its answer lent it.
         base = rewrite_followup(prev.question, previous[:-1], use_answer=False) if prev.followup else prev.question
@@ -172,11 +171,11 @@ def rewrite_followup(question: str, previous: list[PastTurn], use_answer: bool =
     ans = prev.answer
     if use_answer and ans is not None and not ans.refused and ans.citations and _asks_about_that_amount(q):
         # "hvor mange procent er det?": "det" is the figure just answered, the amounts of the first cited passage.
-        candidates += [t for t in key_terms(ans.citations[0].quote) if t[0].isdigit() and not _YEAR.match(t)][:2]
+        candidates += [t for t in key_terms(ans.citations[0].quote) if t[0].isdigit() and not YEAR.fullmatch(t)][:2]
     have = _term_keys_of(q)
     context: list[str] = []
     for t in candidates:
-        if new_years and _YEAR.match(t):
+        if new_years and YEAR.fullmatch(t):
             continue
         keys = _term_keys(t)
         if keys & have:

@@ -30,6 +30,7 @@ _MARKERS: dict[str, frozenset[str]] = {
 }
 _CHAR_HINTS = {"da": "æø", "sv": "äö"}
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")  # a year from 1800 to 2099: "2009"; YEAR.fullmatch for a token
 
 
 def language_scores(text: str) -> dict[str, float]:
