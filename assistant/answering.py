@@ -164,6 +164,11 @@ _TYPE_CUES: dict[str, re.Pattern] = {
     "phone": re.compile(r"(telefon\w*|\btlf\b|\btel\b|\bphone\b|\bringe\b|\bringa\b|\bcall\b)", re.I),
     "duration": re.compile(r"\b(hvor længe|hur länge|how long|varighed|varaktighet)\b", re.I),
 }
+# ... and two capitalised words that name a body, not a person ("Svenska Kommunförbundet", "Röda Korset").
+_BODY_WORD = re.compile(
+    r"(förbund|forbund|departement|ministeri|styrelse|institut|kommun|region|råd|verk|myndighet|forum|kors|"
+    r"forening|förening|organisation|cent(er|re|ret|rum)|fond|universitet|riksdag|folketing|regering|svensk|dansk)",
+    re.I)
 _NUMBER_WORDS = r"(tre|fire|fem|seks|syv|otte|ti|två|fyra|sju|åtta|nio|tio|two|three|four|five|six|seven|eight|nine|ten)"
 _NUMBER_WORD = re.compile(_NUMBER_WORDS + r"\b", re.I)
 _SATISFIES: dict[str, re.Pattern] = {
@@ -222,7 +227,10 @@ def answer_types(question: str) -> set[str]:
 
 def satisfies(kind: str, sentence: str, question: str) -> bool:
     """True when a sentence holds an answer of that kind that the question does not already give."""
-    if kind == "person" and satisfies("organisation", sentence, question):
+    roles = _asked_roles(question) if kind == "person" else []
+    if roles and not _names_role(sentence, roles):
+        return False  # a person, but not said to hold the role asked about
+    if kind == "person" and not roles and satisfies("organisation", sentence, question):
         return True  # "who" is often an organisation: "foretaget af Ankestyrelsen"
     q = question.lower()
     if kind == "quantity":  # a phone number is not an amount: "tel. 08-772 43 18 eller …"
@@ -250,6 +258,8 @@ def satisfies(kind: str, sentence: str, question: str) -> bool:
             if counts and _PERCENT.search(val) and not _PERCENT.search(question):
                 continue  # ... nor by a percentage ("101 procent af det særlige tilskud"), unless it asks for one
         elif val.lower() in q:
+            continue
+        elif roles and _BODY_WORD.search(val):
             continue
         return True
     return False
@@ -332,6 +342,31 @@ _FIELD_LABELS: dict[str, tuple[str, ...]] = {
     "unit": ("sektion", "enhed", "enhet", "afdeling", "avdelning", "kontor", "section", "unit", "department"),
     "recipient": ("modtager", "mottagare", "recipient", "addressee"),
 }
+
+
+# Roles only a person holds, in the three languages. "Vem var projektledare …?" is answered by a sentence that
+# names the role, not by a contact person or "Svenska Kommunförbundet genomförde …". (Whom to contact is
+# not such a role: "Yderligere oplysninger: Berit Steengaard Olesen" answers it without the word.)
+_ROLES: dict[str, tuple[str, ...]] = {
+    "officer": _FIELD_LABELS["officer"],
+    "project leader": ("projektleder", "projektledare", "project leader", "project manager"),
+    "chair": ("formand", "formænd", "ordförande", "chairman", "chairwoman", "chairperson"),
+    "director": ("direktør", "direktör", "director"),
+    "mayor": ("borgmester", "borgmästare", "mayor"),
+}
+
+
+@lru_cache(maxsize=64)
+def _asked_roles(question: str) -> list[tuple[str, ...]]:
+    """The names (in da/sv/en) of each personal role the question asks about."""
+    q = " ".join(raw_tokens(question))
+    return [names for names in _ROLES.values() if any(re.search(rf"\b{re.escape(n)}", q) for n in names)]
+
+
+def _names_role(sentence: str, roles: list[tuple[str, ...]]) -> bool:
+    """True when the sentence names one of the roles ("Handläggare: …" for "sagsbehandler")."""
+    low = sentence.lower()
+    return any(re.search(rf"\b{re.escape(n)}", low) for names in roles for n in names)
 
 
 def _field_kind(line: str) -> str | None:

@@ -453,3 +453,24 @@ def test_a_head_count_is_not_answered_by_a_percentage(tmp_path):
         ans = answerer.ask("How many people did voluntary social work in the municipalities in 2011?")
         assert ans.refused and "quantity" in ans.refusal_reason, ans.answer
         assert_answered_first_by(answerer, index, [("Hvor mange procent af tilskuddet udbetalte kommunerne i 2011?", "98 procent")])
+
+
+def test_a_role_is_answered_by_who_holds_it_not_by_any_name(tmp_path):
+    # "Vem var projektledare …?" was answered with the circular's contact persons (sv-027), and
+    # "Svenska Kommunförbundet" counted as a person's name.
+    text = ("Lokal samverkan med frivilliga organisationer\n\n"
+            "Svenska Kommunförbundet startar under hösten ett projekt om lokal samverkan.\n\n"
+            "Projekten får stöd från en centralt placerad projektledare.\n\n"
+            "Vill ni veta mer ta kontakt med Karl-Axel Johansson, Svenska Kommunförbundet, tel. 08-772 43 18.\n")
+    minutes = ("Referat fra mødet i Frivilligrådet\n\n"
+               "Rådet drøftede samarbejdet med kommunerne om frivilligt socialt arbejde.\n\n"
+               "Formand for rådet er Anne Grethe Holmsgaard, som ledede mødet.\n")
+    with answerer_over({"samverkan.txt": text, "referat.txt": minutes}, tmp_path) as (answerer, index):
+        ans = answerer.ask("Vem var projektledare för Kommunförbundets projekt om lokal samverkan?")
+        assert ans.refused and "person" in ans.refusal_reason, ans.answer
+        contact = answerer.ask("Vem kan man kontakta om projektet om lokal samverkan?")  # not a role: no word needed
+        assert not contact.refused and "Karl-Axel Johansson" in contact.answer, contact.refusal_reason
+        assert_answered_first_by(answerer, index, [
+            ("Hvem er formand for Frivilligrådet?", "Anne Grethe Holmsgaard"),
+            ("Who chairs the Frivilligrådet?", "Anne Grethe Holmsgaard"),
+        ])
