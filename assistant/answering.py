@@ -238,6 +238,8 @@ def satisfies(kind: str, sentence: str, question: str) -> bool:
     asks_count = kind == "quantity" and _COUNT.search(question) is not None
     counts = asks_count and not _MONEY_WORD.search(question)
     share = kind == "quantity" and _SHARE.search(question) is not None
+    if share and _MONEY.search(question) and not _MONEY_WORD.search(sentence):
+        return False  # a share "af de 100 mio. kr." is a share of money, not "halvdelen af befolkningen"
     for m in _SATISFIES[kind].finditer(sentence):
         val = m.group(0)
         if kind == "quantity":

@@ -474,3 +474,17 @@ def test_a_role_is_answered_by_who_holds_it_not_by_any_name(tmp_path):
             ("Hvem er formand for Frivilligrådet?", "Anne Grethe Holmsgaard"),
             ("Who chairs the Frivilligrådet?", "Anne Grethe Holmsgaard"),
         ])
+
+
+def test_a_share_of_an_amount_of_money_is_not_answered_by_a_share_of_people(tmp_path):
+    # "Hvor stor en del af de 100 mio. kr. … går til socialt iværksætteri?" was answered with
+    # "halvdelen af befolkningen deltager i frivilligt arbejde" (da-036)
+    strategy = ("Strategi for et stærkere civilsamfund\n\n"
+                "Regeringen afsætter 100 mio. kr. til civilsamfundsstrategien over de næste fire år.\n\n"
+                "Målet er blandt andet, at halvdelen af befolkningen deltager i frivilligt arbejde i 2020.\n")
+    with answerer_over({"strategi.txt": strategy}, tmp_path) as (answerer, index):
+        ans = answerer.ask("Hvor stor en del af de 100 mio. kr. i civilsamfundsstrategien går til socialt iværksætteri?")
+        assert ans.refused and "quantity" in ans.refusal_reason, ans.answer
+        assert_answered_first_by(answerer, index, [
+            ("Hvor stor en del af befolkningen skal deltage i frivilligt arbejde i 2020?", "halvdelen af befolkningen"),
+        ])
