@@ -164,11 +164,6 @@ _TYPE_CUES: dict[str, re.Pattern] = {
     "phone": re.compile(r"(telefon\w*|\btlf\b|\btel\b|\bphone\b|\bringe\b|\bringa\b|\bcall\b)", re.I),
     "duration": re.compile(r"\b(hvor længe|hur länge|how long|varighed|varaktighet)\b", re.I),
 }
-# ... and two capitalised words that name a body, not a person ("Svenska Kommunförbundet", "Röda Korset").
-_BODY_WORD = re.compile(
-    r"(förbund|forbund|departement|ministeri|styrelse|institut|kommun|region|råd|verk|myndighet|forum|kors|"
-    r"forening|förening|organisation|cent(er|re|ret|rum)|fond|universitet|riksdag|folketing|regering|svensk|dansk)",
-    re.I)
 _NUMBER_WORDS = r"(tre|fire|fem|seks|syv|otte|ti|två|fyra|sju|åtta|nio|tio|two|three|four|five|six|seven|eight|nine|ten)"
 _NUMBER_WORD = re.compile(_NUMBER_WORDS + r"\b", re.I)
 _SATISFIES: dict[str, re.Pattern] = {
@@ -356,19 +351,29 @@ _ROLES: dict[str, tuple[str, ...]] = {
     "director": ("direktør", "direktör", "director"),
     "mayor": ("borgmester", "borgmästare", "mayor"),
 }
+# Two capitalised words that name a body do not name the person holding a role ("Svenska Kommunförbundet").
+_BODY_WORD = re.compile(
+    r"(förbund|forbund|departement|ministeri|styrelse|institut|kommun|region|råd|verk|myndighet|forum|kors|"
+    r"forening|förening|organisation|cent(er|re|ret|rum)|fond|universitet|riksdag|folketing|regering|svensk|dansk)",
+    re.I)
 
 
 @lru_cache(maxsize=64)
 def _asked_roles(question: str) -> list[tuple[str, ...]]:
     """The names (in da/sv/en) of each personal role the question asks about."""
     q = " ".join(raw_tokens(question))
-    return [names for names in _ROLES.values() if any(re.search(rf"\b{re.escape(n)}", q) for n in names)]
+    return [names for names in _ROLES.values() if _says(q, names)]
 
 
 def _names_role(sentence: str, roles: list[tuple[str, ...]]) -> bool:
     """True when the sentence names one of the roles ("Handläggare: …" for "sagsbehandler")."""
     low = sentence.lower()
-    return any(re.search(rf"\b{re.escape(n)}", low) for names in roles for n in names)
+    return any(_says(low, names) for names in roles)
+
+
+def _says(text: str, names: Iterable[str]) -> bool:
+    """True when a word of the lowercased text begins with one of the names ("handläggaren" for "handläggare")."""
+    return any(re.search(rf"\b{re.escape(n)}", text) for n in names)
 
 
 def _field_kind(line: str) -> str | None:
@@ -383,7 +388,7 @@ def _field_kind(line: str) -> str | None:
 def _asked_fields(question: str) -> set[str]:
     """The header fields a question asks for by naming their label in any of the three languages."""
     q = " ".join(raw_tokens(question))
-    return {k for k, names in _FIELD_LABELS.items() if any(re.search(rf"\b{re.escape(n)}", q) for n in names)}
+    return {k for k, names in _FIELD_LABELS.items() if _says(q, names)}
 
 
 def header_fields(text: str) -> list[tuple[int, int]]:

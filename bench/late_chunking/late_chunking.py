@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import ctypes
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -64,6 +63,7 @@ class HiddenEngine:
         self.lib = lib
         self.model = lib.e5_load(str(pkg / "e5-small-q4.bin").encode())
         self.dim = 384
+        self._states: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # a chunk's pass, shared by its sentences
 
     def hidden(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(states T×H, text of each token, window of each token, byte offset of each token or -1)."""
@@ -91,7 +91,10 @@ class HiddenEngine:
 
     def span(self, text: str, start: int, end: int, alpha: float) -> np.ndarray | None:
         """The vector of text[start:end] pooled from the whole text's pass (None when no token starts there)."""
-        hid, _, _, tb = self.hidden([text])
+        if text not in self._states:
+            hid, _, _, tb = self.hidden([text])
+            self._states[text] = hid, tb
+        hid, tb = self._states[text]
         at = np.cumsum([0] + [len(ch.encode("utf-8")) for ch in text])
         sel = (tb >= at[start]) & (tb < at[end])
         if not sel.any():
@@ -129,8 +132,6 @@ def answers(engine: HiddenEngine, index_dir: Path, mode: str, alpha: float) -> d
     mod = types.ModuleType("assistant.answering")
     mod.__file__, mod.__package__ = str(ROOT / "assistant" / "answering.py"), "assistant"
     sys.modules["assistant.answering"] = mod
-    for name in [m for m in sys.modules if m in ("assistant.evaluation",)]:
-        del sys.modules[name]
     from assistant.ingestion import embed_text
 
     cache: dict[tuple[str, int, int], np.ndarray] = {}
@@ -175,7 +176,7 @@ def main() -> None:
         print(json.dumps({"parity": parity(engine, args.index)}))
     for run in args.runs:  # a fresh process each: the answering module is replaced per run
         out = subprocess.run([sys.executable, __file__, "--index", str(args.index), "--one", run],
-                             check=True, capture_output=True, text=True, env={**os.environ})
+                             check=True, capture_output=True, text=True)
         print(out.stdout.strip().splitlines()[-1])
 
 
