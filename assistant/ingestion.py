@@ -275,7 +275,7 @@ class _Run:
     def __init__(self, index: Index, settings: Settings, report: IngestReport, full: bool, progress: Progress | None):
         self.index = index
         self.m = index.manifest
-        self.spec = settings.embed_model
+        self.spec, self.runtime = settings.embed_model, settings.embed_runtime
         self.model_name = canonical_model_name(settings.embed_model)
         self.report = report
         self.full = full
@@ -360,7 +360,7 @@ def ingest(
                         m.put_near_duplicate(a, b, sim)
                     if run.staged and index.model is None:
                         m.set_meta("model", model_name)
-                        m.set_meta("dim", get_embedder(settings.embed_model).dim)
+                        m.set_meta("dim", get_embedder(settings.embed_model, settings.embed_runtime).dim)
                     m.set_meta("generation", m.generation + 1)
                     m.set_meta("last_ingest", now_iso())
                     m.set_meta("schema", 1)
@@ -642,7 +642,7 @@ def _embed_buffered(run: _Run) -> None:
             texts[cid] = text
     if texts:
         todo = list(dict.fromkeys(texts.values()))
-        fresh = dict(zip(todo, get_embedder(run.spec).embed_passages(todo)))
+        fresh = dict(zip(todo, get_embedder(run.spec, run.runtime).embed_passages(todo)))
         run.report.embedded += len(todo)
         for cid, t in texts.items():
             vecs[cid] = fresh[t]

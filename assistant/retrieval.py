@@ -131,12 +131,12 @@ def standardise(x: np.ndarray, ref: np.ndarray | None = None) -> np.ndarray:
 class Retriever:
     """Searches one index with one embedding model."""
 
-    def __init__(self, index: Index, embed_spec: str, embedder: Embedder | None = None) -> None:
+    def __init__(self, index: Index, embed_spec: str, embedder: Embedder | None = None, runtime: str = "auto") -> None:
         self.index = index
         index.check_model(canonical_model_name(embed_spec))
         index.require_documents()
         index.vectors.bind_model(embed_spec)
-        self._spec = embed_spec
+        self._spec, self._runtime = embed_spec, runtime
         self._last_terms: list[str] = []
         self._qmemo: tuple[str, np.ndarray] | None = None
         self._embedder = embedder
@@ -145,7 +145,7 @@ class Retriever:
     def embedder(self) -> Embedder:
         """The query embedder (loaded on first use)."""
         if self._embedder is None:
-            self._embedder = get_embedder(self._spec)
+            self._embedder = get_embedder(self._spec, self._runtime)
         return self._embedder
 
     def allowed_docs(self, filters: Filters | None) -> list[str] | None:

