@@ -216,7 +216,7 @@ def embed_speed_and_ingest_ratio(work: Path, n_chunks: int, files: list[Path], c
     ingest_rate = report.chunks / ingest_s
     raw_rate = len(passages) / raw_s
     return {
-        "documents": report.added, "chunks": report.chunks, "embedded": report.embedded,
+        "runtime": emb.runtime, "documents": report.added, "chunks": report.chunks, "embedded": report.embedded,
         "ingest_seconds": round(ingest_s, 2), "ingest_chunks_per_s": round(ingest_rate, 2),
         "raw_embed_seconds": round(raw_s, 2), "raw_passages_per_s": round(raw_rate, 2),
         "ratio": round(ingest_rate / raw_rate, 3),
