@@ -38,12 +38,17 @@ def _source() -> tuple[Path, str]:
     return src, f"e5-small-ort{FORMAT}-{st.st_size}-{int(st.st_mtime)}"
 
 
-def dequantize(q4: np.ndarray) -> np.ndarray:
-    """Q4_0 blocks as float32, 32 weights per 18 bytes: an fp16 scale, then 16 bytes (low nibbles, then high)."""
+def _q4_blocks(q4: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Q4_0 blocks, 32 weights per 18 bytes (an fp16 scale, then 16 bytes: low nibbles, then high): scales, values 0..15."""
     blocks = q4.reshape(-1, 18)
-    d = blocks[:, :2].copy().view(np.float16).astype(np.float32)
-    qs = blocks[:, 2:]
-    return (np.concatenate([qs & 0x0F, qs >> 4], axis=1).astype(np.float32) - 8.0) * d
+    scales = blocks[:, :2].copy().view(np.float16).astype(np.float32)
+    return scales, np.concatenate([blocks[:, 2:] & 0x0F, blocks[:, 2:] >> 4], axis=1)
+
+
+def dequantize(q4: np.ndarray) -> np.ndarray:
+    """Q4_0 blocks as float32 weights (zero point 8)."""
+    scales, q = _q4_blocks(q4)
+    return (q.astype(np.float32) - 8.0) * scales
 
 
 class _E5File:
@@ -95,10 +100,8 @@ class _E5File:
 
     def q4_blocks(self, name: str, rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
         """A Q4_0 matrix as MatMulNBits takes it: [rows, blocks, 16] bytes (neighbours share a byte), scales."""
-        raw = np.frombuffer(self.buf, np.uint8, rows * cols // 32 * 18, self.tensors[name][1]).reshape(-1, 18)
-        scales = raw[:, :2].copy().view(np.float16).astype(np.float32).ravel()
-        q = np.concatenate([raw[:, 2:] & 0x0F, raw[:, 2:] >> 4], axis=1)  # [blocks, 32], values 0..15
-        return (q[:, 0::2] | (q[:, 1::2] << 4)).reshape(rows, cols // 32, 16), scales
+        scales, q = _q4_blocks(np.frombuffer(self.buf, np.uint8, rows * cols // 32 * 18, self.tensors[name][1]))
+        return (q[:, 0::2] | (q[:, 1::2] << 4)).reshape(rows, cols // 32, 16), scales.ravel()
 
 
 def _graph(f: _E5File):
