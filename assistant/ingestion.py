@@ -371,8 +371,8 @@ def ingest(
                 _fault("after-commit")
                 index.refresh_derived(written, since)
                 _fault("after-refresh")
-            elif _keyword_lags(index):
-                index.refresh_derived()  # a previous run was killed between its commit and this step
+            elif _keyword_lags(index) or _hubness_missing(index):
+                index.refresh_derived()  # a previous run was killed between its commit and this step, or older files
             _collect_garbage(index, None if run.sweep_all else replaced | run.written)
             if index.manifest.get_meta(PENDING_META) != "0":
                 index.manifest.set_meta(PENDING_META, "0")
@@ -489,6 +489,12 @@ def _reanalyse(index: Index) -> int:
 
 def _keyword_lags(index: Index) -> bool:
     return KeywordIndex.saved_generation(index.dir / KEYWORD_DIR) != index.manifest.generation
+
+
+def _hubness_missing(index: Index) -> bool:
+    """Whether the dense mirror predates hubness (written before it was kept): the next ingest adds it."""
+    mirror = index.dense_mirror()
+    return mirror is not None and mirror.hub_drift is None
 
 
 def _wipe(index: Index) -> None:

@@ -17,6 +17,7 @@ from .stores import ChunkRecord, Index, date_key, end_key, is_date
 RRF_K = 60
 CANDIDATES = 50
 PER_DOC_CAP = 3
+HUB_WEIGHT = 0.15  # dense ranking: similarity minus this times the chunk's hubness (stores.hubness)
 _IDENTIFIER = re.compile(r"\d|§|[A-ZÆØÅÄÖ]{2,}")
 
 
@@ -167,8 +168,8 @@ class Retriever:
         return self._qmemo[1]
 
     def dense(self, question: str, k: int, docs: list[str] | None = None) -> list[tuple[str, float]]:
-        """Nearest chunks by cosine similarity of e5 vectors."""
-        return self.index.vectors.query(self.query_vector(question), k, docs)
+        """Nearest chunks by cosine similarity of e5 vectors, less a share of each chunk's hubness (with their similarity)."""
+        return self.index.vectors.query(self.query_vector(question), k, docs, HUB_WEIGHT)
 
     def keyword(self, question: str, k: int, docs: list[str] | None = None) -> list[tuple[str, float]]:
         """Best chunks by BM25 over stemmed terms, the question analysed in its language(s)."""
@@ -313,6 +314,9 @@ class Retriever:
                     dense_s[c] = float(np.dot(vecs[c], qvec))
         kw_all = self.index.keyword.scores_of(self._last_terms, [c for c in union if c not in kw_s])
         d = np.array([dense_s.get(c, min(dense_s.values())) for c in union], dtype=np.float64)
+        mirror = self.index.vectors.mirror()
+        if mirror is not None and HUB_WEIGHT:
+            d -= HUB_WEIGHT * mirror.hub_of(union)
         k = np.array([kw_s.get(c, kw_all.get(c, 0.0)) for c in union], dtype=np.float64)
         return d, k
 
