@@ -36,7 +36,7 @@ from .loading import (
     load_document,
     read_bytes,
 )
-from .stores import KEYWORD_DIR, ChunkRecord, DocumentRecord, Index, KeywordIndex, date_key, is_date, now_iso
+from .stores import DENSE_DIR, KEYWORD_DIR, ChunkRecord, DocumentRecord, Index, KeywordIndex, date_key, is_date, now_iso
 
 EMBED_BATCH = 32
 PENDING_META = "vectors_pending"  # "1" while Chroma may hold vectors the manifest no longer (or not yet) knows
@@ -492,9 +492,9 @@ def _keyword_lags(index: Index) -> bool:
 
 
 def _hubness_missing(index: Index) -> bool:
-    """Whether the dense mirror predates hubness (written before it was kept): the next ingest adds it."""
-    mirror = index.dense_mirror()
-    return mirror is not None and mirror.hub_drift is None
+    """Whether the local dense mirror predates hubness (written before it was kept): the next ingest adds it."""
+    mirror = index.dir / DENSE_DIR
+    return not index.vectors.url and (mirror / "meta.json").exists() and not (mirror / "hub.npy").exists()
 
 
 def _wipe(index: Index) -> None:

@@ -990,7 +990,7 @@ def _updated_hubness(vectors: np.ndarray, old: DenseMirror | None, reused: list[
     since the last full computation pass HUB_DRIFT of the index (then every row is computed again).
     """
     n = len(vectors)
-    if old is not None and old.hub_drift is not None and len(old.ids) >= HUB_MIN_CHUNKS <= n:
+    if old is not None and old.hub_drift is not None and min(len(old.ids), n) >= HUB_MIN_CHUNKS:
         new = np.setdiff1d(np.arange(n), reused)
         drift = old.hub_drift + len(new) + (len(old.ids) - len(reused))
         if drift <= HUB_DRIFT * n:
@@ -1257,6 +1257,8 @@ class Index:
                 vectors[dst] = old.vectors[src]
             have = set(dst)
             missing = [i for i in range(len(ids)) if i not in have]
+        else:
+            old = None  # another model or dimension: nothing of it is reused
         if missing:
             got = self.vectors.get_vectors_from_chroma([ids[i] for i in missing])
             if len(got) < len(missing) or any(len(v) != dim for v in got.values()):
@@ -1264,8 +1266,6 @@ class Index:
                 return  # Chroma lacks vectors the manifest names: leave the mirror stale (never used)
             for i in missing:
                 vectors[i] = got[ids[i]]
-        else:
-            old = None
         hub, drift = _updated_hubness(vectors, old, dst, src)
         del old
         DenseMirror.write(directory, generation, model, ids, doc_ids, vectors, hub, drift)

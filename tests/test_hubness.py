@@ -103,6 +103,14 @@ def test_hubness_is_kept_in_step_by_each_ingest_and_recomputed_after_larger_chan
     assert all(m.hub[i] == before[c] for i, c in enumerate(m.ids) if c in before)
     assert np.allclose(m.hub[new], hubness(m.vectors)[new], atol=1e-6)
 
+    # a removal alone computes nothing: every remaining chunk keeps its value
+    kept, drift = dict(zip(m.ids, m.hub)), m.hub_drift
+    (docs / "d0002.txt").unlink()
+    assert ingest([docs], settings).removed == 1
+    m = _mirror(settings)
+    assert m.hub_drift == drift + len(kept) - len(m.ids) > drift
+    assert all(m.hub[i] == kept[c] for i, c in enumerate(m.ids))
+
     # more than a tenth of the index changed since the last full computation: every chunk is computed again
     for f in sorted(docs.glob("d001*.txt")):
         f.unlink()
