@@ -11,17 +11,22 @@ TARGET_WORDS = 180
 MAX_WORDS = 250
 MIN_WORDS = 100
 OVERLAP_MAX_WORDS = 40
+CONTEXT_CHARS = 20_000  # how far whole_sentences and starts_mid_sentence look for a paragraph's edges
 
 # Abbreviations after which a full stop does not end a sentence (da, sv, en).
 ABBREVIATIONS = frozenset(
     "jf bl.a f.eks ca kr mio mia nr j.nr tlf tel tfn fax mobil dvs pga mht vedr evt inkl ekskl osv "
     "m.m m.fl t.ex s.k o.s.v resp enl p.g.a bl.a. fr.o.m t.o.m st kl dir e.g i.e etc mr mrs "
     "dr prof vs no fig jan feb mar apr jun jul aug sep sept okt oct nov dec stk pkt iflg "
-    "ang sek ff adr".split()
+    "ang sek ff adr jfr jvf ift iht hhv vha kap afsn bek prop dnr".split()
 )
-_BULLET = re.compile(r"^\s*(?:[-–•*▪●◦]|\d{1,3}[.)]\s)")
+_BULLET = re.compile(r"^\s*(?:[•*▪●◦]|[-–](?=\s)|\d{1,3}[.)]\s)")  # "- " and "– ", not a dash joined to a word
 _SENT_END = re.compile(r"[.!?…]+[\"”»’')\]]*(?=\s+)")
-_NEXT_START = re.compile(r"\s+[\"“„«(\[]?[A-ZÆØÅÄÖÜÉ0-9§•–-]")
+_NEXT_START = re.compile(r"\s+[\"“”„«»(\[]?[A-ZÆØÅÄÖÜÉ0-9§•–-]")
+_LINE_START = re.compile(r"[ \t]*[\"“”„«»(\[]?[A-ZÆØÅÄÖÜÉ0-9§•–-]")  # a line that may begin a sentence
+_LINE_END = re.compile(r"[.!?…]+[\"”»’')\]]*$")
+_BLANK = re.compile(r"\n[ \t]*\n")
+_FIELD = re.compile(r"[ \t]*[A-ZÆØÅÄÖÜ][\w/.()-]*(?: [\w/.()-]+){0,2}: \S")  # "Dato: 16. december 2008", "SFS: 2020:1225"
 
 
 @dataclass(frozen=True)
@@ -37,18 +42,28 @@ class Chunk:
 
 
 def _segments(text: str) -> list[tuple[int, int, bool]]:
-    """Paragraph or list-line spans as (start, end, starts_block), line wraps joined."""
+    """Paragraph or list-line spans as (start, end, starts_block), line wraps joined.
+
+    A line break ends a segment only before a list bullet or a "Label: value" line, after a line
+    ending in ':' or ';' (or a PDF's '•') when the next line begins like a sentence, or after a
+    heading or label line: a short line that itself begins a sentence, followed by a line that
+    begins like one. A short line in the middle of a sentence ("… i 2009. Folketingets" +
+    "ombudsmand, der …") does not end one. Sentence-final punctuation at a line end is left to
+    sentence_spans, which knows abbreviations ("100 mio." + "kr. om året").
+    """
     out: list[tuple[int, int, bool]] = []
     for block in re.finditer(r"(?:[^\n]|\n(?![ \t]*\n))+", text):
         bstart = block.start()
         lines: list[tuple[int, int]] = []
         pos = bstart
         for line in block.group(0).split("\n"):
-            lines.append((pos, pos + len(line)))
+            if line.strip():  # a blank last line (the text's final newline) neither opens nor ends anything
+                lines.append((pos, pos + len(line)))
             pos += len(line) + 1
         longest = max((e - s for s, e in lines), default=0)
         seg_start = None
         first = True
+        at_start = True  # the line begins a sentence: the block's first, or after a boundary or a sentence end
         for i, (s, e) in enumerate(lines):
             line = text[s:e]
             if not line.strip():
@@ -57,18 +72,42 @@ def _segments(text: str) -> list[tuple[int, int, bool]]:
                 seg_start = s
             nxt = text[lines[i + 1][0] : lines[i + 1][1]] if i + 1 < len(lines) else None
             stripped = line.rstrip()
+            opens = nxt is not None and _LINE_START.match(nxt) is not None
             boundary = (
                 nxt is None
                 or _BULLET.match(nxt) is not None
-                or stripped.endswith((".", "!", "?", ":", ";", "•"))
-                or len(stripped) < 0.6 * longest
-                or _BULLET.match(line) is not None and len(stripped) < 0.9 * longest
+                or _FIELD.match(nxt) is not None
+                or stripped.endswith("•")
+                or opens and stripped.endswith((":", ";"))
+                or opens and at_start and len(stripped) < 0.6 * longest and _heading_like(text, s, s + len(stripped))
+                or opens and _BULLET.match(line) is not None and len(stripped) < 0.9 * longest
             )
             if boundary:
                 out.append((seg_start, e, first))
                 first = False
                 seg_start = None
+            at_start = boundary or _ends_sentence(text, s + len(stripped))
     return out
+
+
+def _heading_like(text: str, start: int, end: int) -> bool:
+    """Whether a short line can be a heading or label: no comma at its end, no sentence ending inside it."""
+    if text[end - 1] == ",":
+        return False
+    for m in _SENT_END.finditer(text, start, end):
+        if _NEXT_START.match(text, m.end(), end) and not (
+            text[m.start()] == "." and m.end() - m.start() == 1 and _is_abbreviation(text, m.start())
+        ):
+            return False  # "… i 2009. Folketingets" ends a sentence and begins the next
+    return True
+
+
+def _ends_sentence(text: str, end: int) -> bool:
+    """Whether text[:end] ends with sentence-final punctuation (a full stop not of an abbreviation)."""
+    m = _LINE_END.search(text, max(0, end - 8), end)
+    if not m:
+        return False
+    return not (text[m.start()] == "." and m.end() - m.start() == 1 and _is_abbreviation(text, m.start()))
 
 
 def _is_abbreviation(text: str, dot: int) -> bool:
@@ -105,6 +144,59 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
         if e - trail > s + lead:
             out.append((start + s + lead, start + e - trail))
     return out
+
+
+def _paragraph_start(text: str, pos: int) -> int:
+    """Where the paragraph (run of non-blank lines) holding offset pos begins, at most CONTEXT_CHARS back."""
+    floor = max(0, pos - CONTEXT_CHARS)
+    ls = text.rfind("\n", 0, pos) + 1
+    while ls > floor:
+        prev = text.rfind("\n", 0, ls - 1) + 1
+        if not text[prev : ls - 1].strip() or prev < floor:
+            break
+        ls = prev
+    return ls
+
+
+def _paragraph_end(text: str, pos: int) -> int:
+    """Where the paragraph holding offset pos ends (before the next blank line), at most CONTEXT_CHARS on."""
+    m = _BLANK.search(text, pos, pos + CONTEXT_CHARS)
+    if m:
+        return m.start()
+    if pos + CONTEXT_CHARS >= len(text):
+        return len(text)
+    nl = text.rfind("\n", pos, pos + CONTEXT_CHARS)
+    return nl if nl > pos else pos + CONTEXT_CHARS
+
+
+def whole_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The sentences wholly inside text[start:end], split as in the whole text (absolute offsets).
+
+    For a chunk, pass its document's canonical text and the chunk's offsets: a chunk that starts or
+    ends inside a sentence (a window of an over-long one) drops that fragment, and a short first line
+    splits as it does in the document, not as a heading of the chunk (`sentence_spans(chunk.text)`
+    cannot tell "… i 2009. Folketingets" cut to "Folketingets" from a heading line).
+    """
+    a, b = _paragraph_start(text, start), _paragraph_end(text, max(start, end - 1))
+    return [(s, e) for s, e in sentence_spans(text, a, b) if s >= start and e <= end]
+
+
+def starts_mid_sentence(text_before: str, text: str | None = None) -> bool:
+    """Whether text that follows text_before begins inside a sentence rather than at a sentence start.
+
+    A sentence starts after sentence-final punctuation (not an abbreviation's full stop), a blank line,
+    at a list bullet, or after a heading or label line. Without `text` the follower is taken to begin
+    with a capital; with it (a chunk's text), lower-case and bullet starts are judged as they are.
+    """
+    if not text_before.strip():
+        return False
+    follow = "A" if text is None else text[: _paragraph_end(text, 0)]
+    para = text_before[_paragraph_start(text_before, len(text_before)) :]
+    lead = len(follow) - len(follow.lstrip())
+    if not follow.strip() or not para.strip() or _BLANK.search(para + follow[:lead]):
+        return False  # nothing to follow, or a blank line before it
+    at = len(para) + lead
+    return not any(s == at for s, _ in sentence_spans(para + follow))
 
 
 def _words(text: str) -> int:

@@ -458,9 +458,17 @@ def _under(path: Path, folder: Path) -> bool:
         return False
 
 
+# Bumped whenever loading or chunking would make another canonical text or other chunks of the same file:
+# it is hashed with every file, so the next ingest re-reads every file and re-embeds only the chunks whose
+# text changed (a chunk's id is a hash of its text). 2: markup lines dropped, sentences split across wraps.
+TEXT_VERSION = "2"
+
+
 def _meta_bytes(meta: dict) -> bytes:
-    """A file's metadata entry as hashed with its bytes (planning and loading must agree on it)."""
-    return json.dumps(meta, sort_keys=True, default=str).encode()
+    """A file's metadata entry, and the text version, as hashed with its bytes (planning and loading must agree)."""
+    if not meta:
+        return f"text {TEXT_VERSION}".encode()
+    return json.dumps({**meta, "__text__": TEXT_VERSION}, sort_keys=True, default=str).encode()
 
 
 def chunk_terms(title: str, text: str, language: str) -> str:

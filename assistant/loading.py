@@ -219,11 +219,80 @@ def _load_text(data: bytes, name: str) -> LoadedDocument:
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+", re.M)
 _MD_EMPH = re.compile(r"(\*\*|__)(.+?)\1")
+_COMMENT = r"<!--(?:(?!-->).)*-->"
+_MD_COMMENT_LINES = re.compile(rf"^[ \t]*(?:{_COMMENT}[ \t]*)+(?:\n|\Z)", re.M | re.S)
+_MD_COMMENT = re.compile(rf"[ \t]*{_COMMENT}", re.S)
+# An image, also inside a link: ![alt](url), ![alt][ref], [![alt](img)](url).
+_IMAGE = r"(?:\[!\[[^\]\n]*\]\([^)\n]*\)\]\([^)\n]*\)|!\[[^\]\n]*\](?:\([^)\n]*\)|\[[^\]\n]*\]))"
+_MD_IMAGE_LINES = re.compile(rf"^[ \t]*(?:{_IMAGE}[ \t]*)+(?:\n|\Z)", re.M)
+_MD_IMAGE = re.compile(rf"[ \t]*{_IMAGE}")
+_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,}|:{3,})[ \t]*(?:\{([\w:.-]+)\})?[ \t]*(.*?)[ \t]*$")
+_DIRECTIVE_OPTION = re.compile(r"^[ \t]*:[\w-]+:(?:[ \t].*)?$")
+# MyST directives whose body is not prose (dropped whole); the others keep their body, without options.
+_DROP_DIRECTIVES = frozenset(
+    "image code code-block code-cell sourcecode literalinclude include toctree math raw eval-rst mermaid "
+    "graphviz contents tableofcontents bibliography".split()
+)
+_TITLE_DIRECTIVES = frozenset("admonition table list-table topic sidebar dropdown card tab-item rubric".split())
+
+
+def _fence_closes(line: str, fence: str) -> bool:
+    stripped = line.strip()
+    return len(line) - len(line.lstrip()) <= 3 and len(stripped) >= len(fence) and stripped == fence[0] * len(stripped)
+
+
+def _directive_body(body: list[str]) -> list[str]:
+    """A MyST directive's content without its leading `:key: value` options or `---` YAML option block."""
+    if body and body[0].strip() == "---":
+        end = next((i for i in range(1, len(body)) if body[i].strip() == "---"), None)
+        if end is not None:
+            return body[end + 1 :]
+    i = 0
+    while i < len(body) and _DIRECTIVE_OPTION.match(body[i]):
+        i += 1
+    return body[i:]
+
+
+def strip_fenced_blocks(md: str) -> str:
+    """Markdown without fence lines: code keeps its lines, a MyST directive keeps only its prose.
+
+    ```{figure} path …``` keeps its caption and legend, not its path or `:alt:`/`:width:` options;
+    admonitions keep their text (and title); image, code-block, toctree, math and other non-prose
+    directives go whole. An unclosed fence runs to the end, as in CommonMark.
+    """
+    lines = md.split("\n")
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        m = _FENCE.match(lines[i])
+        if not m or (m.group(1)[0] == ":" and not m.group(2)) or (m.group(1)[0] == "`" and "`" in m.group(3)):
+            out.append(lines[i])
+            i += 1
+            continue
+        fence, name, arg = m.group(1), (m.group(2) or "").lower(), m.group(3)
+        j = i + 1
+        while j < len(lines) and not _fence_closes(lines[j], fence):
+            j += 1
+        body = lines[i + 1 : j]
+        i = j + 1
+        if not m.group(2):
+            out.extend(["", *body, ""])  # a code block: its code, without the fences
+        elif name not in _DROP_DIRECTIVES:
+            title = [arg, ""] if arg and name in _TITLE_DIRECTIVES else []
+            out.extend(["", *title, strip_fenced_blocks("\n".join(_directive_body(body))), ""])
+        else:
+            out.append("")  # a block of its own: the paragraphs around it stay apart
+    return "\n".join(out)
 
 
 def markdown_to_text(md: str) -> str:
-    """Plain text of Markdown: link text kept, heading marks, emphasis and HTML tags dropped."""
-    md = re.sub(r"<!--.*?-->", "", md, flags=re.S)
+    """Plain text of Markdown: link text kept; images, comments, fences, directive options, marks and tags dropped."""
+    md = md.replace("\r\n", "\n").replace("\r", "\n")
+    md = _MD_COMMENT_LINES.sub("", md)  # a line that is only a comment goes with its line break
+    md = _MD_COMMENT.sub("", md)
+    md = strip_fenced_blocks(md)
+    md = _MD_IMAGE_LINES.sub("", md)  # an image line goes whole: its alt text is not the document's text
+    md = _MD_IMAGE.sub("", md)
     md = _MD_LINK.sub(r"\1", md)
     md = _MD_HEADING.sub("", md)
     md = _MD_EMPH.sub(r"\2", md)
@@ -233,10 +302,11 @@ def markdown_to_text(md: str) -> str:
 
 def _load_markdown(data: bytes, name: str) -> LoadedDocument:
     raw = decode_text(data, name)
-    heading = re.search(r"^\s{0,3}#\s+(.+)$", raw, re.M)
-    text, _ = assemble([markdown_to_text(raw)], False)
-    title = _MD_LINK.sub(r"\1", heading.group(1)).strip() if heading else _first_line_title(text)
-    return LoadedDocument(text, None, title)
+    plain = markdown_to_text(raw)
+    heading = re.search(r"^\s{0,3}#\s+(.+)$", strip_fenced_blocks(_MD_COMMENT.sub("", raw)), re.M)
+    text, _ = assemble([plain], False)
+    title = _MD_LINK.sub(r"\1", _MD_IMAGE.sub("", heading.group(1))).strip() if heading else None
+    return LoadedDocument(text, None, title or _first_line_title(text))
 
 
 class _HTMLText(HTMLParser):
@@ -334,7 +404,7 @@ def _load_pdf(data: bytes, name: str) -> LoadedDocument:
     except LoadError:
         raise
     except Exception as exc:  # pypdf raises many kinds (PdfReadError, PdfStreamError, ValueError…) on broken files
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        reason = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "the file could not be parsed")
         raise LoadError(f"{name}: corrupt or truncated PDF ({reason[:120]})") from None
     if not pages:
         raise LoadError(f"{name}: PDF has no pages")
@@ -352,8 +422,11 @@ def _load_docx(data: bytes, name: str) -> LoadedDocument:
 
     try:
         d = docx.Document(io.BytesIO(data))
-    except Exception as exc:
-        raise LoadError(f"{name}: broken .docx ({type(exc).__name__})") from None
+    except Exception:
+        if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":  # an OLE container: a .doc, or a password-protected file
+            raise LoadError(f"{name}: not a .docx (an old Word .doc or a password-protected document; "
+                            "save it as .docx without a password)") from None
+        raise LoadError(f"{name}: broken .docx (not a Word document: the file is damaged or not a .docx)") from None
     parts: list[str] = []
     title = None
     for para in d.paragraphs:

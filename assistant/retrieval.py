@@ -11,7 +11,7 @@ import numpy as np
 
 from .embedding import Embedder, canonical_model_name, get_embedder
 from .errors import QuestionError
-from .language import LANGUAGES, analyze, query_languages, query_terms
+from .language import LANGUAGES, YEAR, analyze, query_languages, query_terms, raw_tokens
 from .stores import ChunkRecord, Index, date_key, end_key, is_date
 
 RRF_K = 60
@@ -93,6 +93,47 @@ _JOINED_ID = re.compile(r"\d+[-:/.]\d+")
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 LOOKUP_WORDS = 3  # a query of at most this many words and no question mark is a look-up ("Velfærdsministeriet")
 _PHONE = re.compile(r"(?<![\d-])(?:\d{2,4}-)?\d{2,3}(?: \d{2,3}){2,}(?![\d-])")  # "40 70 69 01", "08-123 45 67"
+_PHONE_PAIR = re.compile(r"(?<![\d-])(\d{4}) (\d{4})(?![\d-])")  # "3392 9300" (not "2009 2010")
+_JOINED = re.compile(r"(?<![\w.:/-])\d+(?:[-:/.]\d+)+(?![\w:/-]|\.\d)")  # "2008-1550", "1997:145", "16.12.2008"
+_AMOUNT = re.compile(r"\d{1,3}(?:\.\d{3})+|\d+\.\d{1,2}")  # "100.000", "2.5": amounts, not identifiers
+EXACT_CHECK = 200  # at most this many chunks holding every part of an identifier are read for the whole sequence
+EXACT_MARGIN = 1e-3  # how far the last chunk holding the identifier is lifted above the best one without it
+
+
+def identifiers(question: str) -> list[str]:
+    """Multi-part identifiers a question writes, whitespace normalised; not amounts ("100.000") or two years.
+
+    Phone numbers ("33 92 43 95", "08-772 43 18", "3392 9300"), case, circular and SFS numbers
+    ("2008-1550", "1997:145", "2016/17:104") and dotted dates ("16.12.2008").
+    """
+    question = " ".join(question.split())
+    found = [m.group(0) for m in _PHONE.finditer(question)]
+    found += [
+        m.group(0) for m in _PHONE_PAIR.finditer(question) if not (YEAR.fullmatch(m.group(1)) and YEAR.fullmatch(m.group(2)))
+    ]
+    found += [
+        m.group(0) for m in _JOINED.finditer(question)
+        if not _AMOUNT.fullmatch(m.group(0)) and not any(m.group(0) in f for f in found)
+    ]
+    return list(dict.fromkeys(found))
+
+
+def identifier_pattern(identifier: str) -> re.Pattern:
+    """A regex for an identifier as a passage writes it: the same digits and separators, any whitespace between groups."""
+    body = r"\s+".join(re.escape(part) for part in identifier.split())
+    return re.compile(rf"(?<![\w.:/-]){body}(?![\w]|[-:/.]\d)")
+
+
+def lift_exact(fused: dict[str, float], holders: Iterable[str]) -> None:
+    """Raise the chunks that hold the query's identifier above every other, keeping their order among themselves."""
+    held = {c for c in holders if c in fused}
+    others = [v for c, v in fused.items() if c not in held]
+    if not held or not others:
+        return
+    gap = max(others) - min(fused[c] for c in held)
+    if gap >= 0:
+        for c in held:
+            fused[c] += gap + EXACT_MARGIN
 
 
 def known_share(terms: list[str], vocab: dict) -> float:
@@ -141,6 +182,7 @@ class Retriever:
         self._last_terms: list[str] = []
         self._qmemo: tuple[str, np.ndarray] | None = None
         self._embedder = embedder
+        self.dense_stats: tuple[float, float] | None = None  # mean and spread of the last question's similarities
 
     @property
     def embedder(self) -> Embedder:
@@ -169,7 +211,14 @@ class Retriever:
 
     def dense(self, question: str, k: int, docs: list[str] | None = None) -> list[tuple[str, float]]:
         """Nearest chunks by cosine similarity of e5 vectors, less a share of each chunk's hubness (with their similarity)."""
-        return self.index.vectors.query(self.query_vector(question), k, docs, HUB_WEIGHT)
+        found = self.index.vectors.query(self.query_vector(question), k, docs, HUB_WEIGHT)
+        mirror = self.index.vectors.mirror()
+        stats = getattr(mirror, "last_stats", None) if mirror is not None else None
+        if stats is None and len(found) > 2:  # no exact search (a Chroma server): the candidates' spread
+            sims = np.array([s for _, s in found])
+            stats = (float(sims.mean()), float(sims.std()))
+        self.dense_stats = stats
+        return found
 
     def keyword(self, question: str, k: int, docs: list[str] | None = None) -> list[tuple[str, float]]:
         """Best chunks by BM25 over stemmed terms, the question analysed in its language(s)."""
@@ -188,10 +237,16 @@ class Retriever:
     ) -> list[Hit]:
         """The k best chunks for a question."""
         check_mode(mode)
+        self.dense_stats = None
         docs = self.allowed_docs(filters)
         n = max(CANDIDATES, 3 * k)
         dense = self.dense(question, n, docs) if mode in ("hybrid", "dense") else []
         kw = self.keyword(question, n, docs) if mode in ("hybrid", "keyword") else []
+        holders = self.exact_holders(question, docs) if mode in ("hybrid", "keyword") else set()
+        if holders:  # every chunk writing the identifier is a keyword candidate, however BM25 ranked it
+            have = {cid for cid, _ in kw}
+            extra = self.index.keyword.scores_of(self._last_terms, [c for c in holders if c not in have])
+            kw = sorted([*kw, *extra.items()], key=lambda x: -x[1])
         fusion = os.environ.get("ASSISTANT_FUSION", DEFAULT_FUSION)
         if mode != "hybrid" or fusion == "rrf":
             wk, known = 1.0, 0.0
@@ -219,6 +274,8 @@ class Retriever:
                 fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + r + 1)
             for r, (cid, _) in enumerate(kw):
                 fused[cid] = fused.get(cid, 0.0) + wk / (RRF_K + r + 1)
+        if holders:
+            lift_exact(fused, holders)  # "33 92 43 95" ranks the passage writing it above those sharing some parts
         order = sorted(fused, key=lambda c: -fused[c])
         chunks = self.index.manifest.chunks_by_ids(order[: max(4 * k, 40)])
         hits = [
@@ -232,6 +289,54 @@ class Retriever:
         for i, h in enumerate(hits):
             h.rank = i + 1
         return hits
+
+    def exact_holders(self, question: str, docs: list[str] | None = None) -> set[str]:
+        """The chunks (of these documents) that write a multi-part identifier of the question, whitespace aside.
+
+        Nothing is read for a question without one. The keyword index's postings give the chunks holding
+        every part ("33", "92", "43", "95"); at most EXACT_CHECK of them, the best by BM25, are read.
+        """
+        idents = identifiers(question)
+        if not idents:
+            return set()
+        allowed = set(docs) if docs is not None else None
+        out: set[str] = set()
+        for ident in idents:
+            cands = self._holding_all(list(dict.fromkeys(raw_tokens(ident))))
+            if not cands:
+                continue
+            rx = identifier_pattern(ident)
+            for cid, rec in self.index.manifest.chunks_by_ids(cands).items():
+                if (allowed is None or rec.doc_id in allowed) and rx.search(rec.text):
+                    out.add(cid)
+        return out
+
+    def _holding_all(self, terms: list[str]) -> list[str]:
+        """Chunk ids whose keyword terms include every one of these (the EXACT_CHECK best by their BM25 sum)."""
+        kw = self.index.keyword
+        if kw.csc is None or not terms:
+            return []
+        data, indices, indptr = kw.csc
+        cols = []
+        for t in terms:
+            tid = kw.vocab.get(t)
+            if tid is None or tid >= len(indptr) - 1:
+                return []  # a part no chunk has: no chunk has them all
+            a, b = int(indptr[tid]), int(indptr[tid + 1])
+            cols.append((np.asarray(indices[a:b]), np.asarray(data[a:b])))
+        cols.sort(key=lambda c: len(c[0]))
+        rows = np.unique(cols[0][0])
+        for idx, _ in cols[1:]:
+            rows = np.intersect1d(rows, idx)
+            if not len(rows):
+                return []
+        if len(rows) > EXACT_CHECK:
+            score = np.zeros(len(rows), dtype=np.float64)
+            for idx, val in cols:
+                _, at_rows, at_col = np.intersect1d(rows, idx, assume_unique=True, return_indices=True)
+                score[at_rows] += val[at_col]
+            rows = rows[np.argsort(-score, kind="stable")[:EXACT_CHECK]]
+        return [kw.ids[int(i)] for i in rows]
 
     def _zscore_fusion(self, question: str, dense_s: dict[str, float], kw_s: dict[str, float], known: float) -> dict[str, float]:
         """Fuse standardised dense and BM25 scores over the union of both candidate lists.
