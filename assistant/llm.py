@@ -21,6 +21,7 @@ from .answering import Answer, Answerer, Citation, check_question
 from .chunking import sentence_spans
 from .config import LLMSettings
 from .errors import AssistantError
+from .injection import instruction_spans
 from .language import STOPWORDS, detect_language, language_scores, match_terms, raw_tokens
 from .loading import page_at
 from .prompts import labels, prompt
@@ -125,7 +126,7 @@ class LLMAnswerer:
         text, cites = self._cite(checked, passages)
         return LLMAnswer(
             question, lang, text, False, cites, base.confidence, mode="llm", unsupported=unsupported,
-            searched=base.searched, rejected=rejected,
+            searched=base.searched, rejected=rejected, flagged=base.flagged,
         )
 
     def _cite(self, checked: CheckedAnswer, passages: list[Hit]) -> tuple[str, list[Citation]]:
@@ -292,20 +293,9 @@ def strip_thinking(text: str) -> str:
 
 # --- the prompt --------------------------------------------------------------------------------
 
-# Text in a document that addresses the assistant rather than the reader: quoted to the model only
-# as a marker, and never accepted as support for a generated sentence.
-_INJECTION = re.compile(
-    r"\b(?:ignor\w*|disregard\w*|glem\w*|glöm\w*|forget|overse|bortse)\b[^.!?\n]{0,40}?"
-    r"\b(?:instru\w*|prompt\w*|regler|regel|rules|anvisning\w*|direktiv\w*)"
-    r"|\b(?:you are now|du er nu|du är nu|new instructions|nye instruktioner|nya instruktioner)\b"
-    r"|\bsystem ?prompt",
-    re.I,
-)
-
-
-def injection_spans(text: str) -> list[tuple[int, int]]:
-    """Sentences of a passage that read as instructions to an AI assistant (relative offsets)."""
-    return [(s, e) for s, e in sentence_spans(text) if _INJECTION.search(text[s:e])]
+# Text in a document that addresses the assistant rather than the reader (assistant.injection): quoted to
+# the model only as a marker, and never accepted as support for a generated sentence.
+injection_spans = instruction_spans
 
 
 def _mask(text: str, spans: list[tuple[int, int]], marker: str) -> str:
