@@ -245,7 +245,8 @@ def llm_complete(answerer: Any, settings: Any, text: str) -> str:
 
 # --- slash commands -------------------------------------------------------------------------------------
 
-COMMANDS = ("sources", "open", "filter", "llm", "reset", "save", "help", "quit")
+COMMANDS = ("sources", "open", "filter", "llm", "reset", "clear", "save", "help", "quit")
+BARE_COMMANDS = {"exit": "quit", "quit": "quit", "clear": "clear"}  # typed without the slash, alone on a line
 HELP = """\
 Ask a question, then ask on: follow-ups ("Og hvad er formålet med det?", "Vem finansierade det?",
 "and in 2010?") are read with the conversation; the rewritten search is shown faintly.
@@ -257,9 +258,10 @@ Ask a question, then ask on: follow-ups ("Og hvad er formålet med det?", "Vem f
                          set filters (others stay; key=off clears one)
 /llm on|off              let the configured chat model write answers (checked against the passages)
 /reset                   forget the conversation (a new session starts)
+/clear                   clear the context (also `clear`): the next question stands alone, in a new session
 /save FILE               write the conversation as Markdown with its citations
 /help                    this text
-/quit                    leave (also Ctrl-D); Ctrl-C cancels an answer in progress"""
+/quit                    leave (also /exit, exit, quit, Ctrl-D); Ctrl-C cancels an answer in progress"""
 
 
 @dataclass
@@ -273,6 +275,8 @@ class Command:
 def parse_command(line: str) -> Command | None:
     """The slash command on a line, None when the line is a question; unknown commands raise."""
     text = line.strip()
+    if text.lower() in BARE_COMMANDS:
+        return Command(BARE_COMMANDS[text.lower()])
     if not text.startswith("/") or text.startswith("//"):
         return None
     import shlex
@@ -504,7 +508,7 @@ class Passage:
 
 @dataclass
 class Reply:
-    """What one line of input produced: kind is answer, sources, open, filters, llm, saved, message, help, reset, quit."""
+    """What one line of input produced: kind is answer, sources, open, filters, llm, saved, message, help, reset, clear, quit."""
 
     kind: str
     answer: Answer | None = None
@@ -699,6 +703,9 @@ class Chat:
         if cmd.name == "reset":
             self.reset()
             return Reply("reset", message="conversation reset; the next question starts a new session")
+        if cmd.name == "clear":
+            self.reset()
+            return Reply("clear", message="context cleared; the next question stands alone (a new session)")
         if cmd.name == "filter":
             if cmd.args:
                 self.set_filters(parse_filters(cmd.args, self.filters, self.known_types()))

@@ -9,6 +9,7 @@ from functools import wraps
 from pathlib import Path
 from typing import Optional
 
+import click
 import typer
 
 from . import render
@@ -25,7 +26,6 @@ app = typer.Typer(
         "kommunerne i 2009 i § 18-støtte?\"`."
     ),
     no_args_is_help=True,
-    add_completion=False,
     rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
 )
@@ -52,21 +52,67 @@ def _settings(index: Optional[Path], chroma_url: Optional[str] = None, one_shot:
     return settings
 
 
+def _fail(message: str, code: int, as_json: bool) -> typer.Exit:
+    """Show an error (one line on stderr; also an {"error"} object on stdout with --json); the Exit to raise."""
+    if as_json:
+        render.error_json(code, message)
+    render.error(message)
+    return typer.Exit(code)
+
+
 def handle_errors(fn: Callable) -> Callable:
-    """Turn library errors into one line on stderr and a meaningful exit code."""
+    """Turn library errors into one line on stderr (and a JSON object with --json) and a meaningful exit code."""
 
     @wraps(fn)
     def wrapper(*args, **kwargs):
+        as_json = bool(kwargs.get("as_json"))
         try:
             return fn(*args, **kwargs)
         except AssistantError as exc:
-            render.error(str(exc))
-            raise typer.Exit(exc.exit_code) from None
+            raise _fail(str(exc), exc.exit_code, as_json) from None
         except KeyboardInterrupt:
-            render.error("interrupted")
-            raise typer.Exit(130) from None
+            raise _fail("interrupted", 130, as_json) from None
 
     return wrapper
+
+
+def _package_version() -> str:
+    """The installed package's version (from its metadata), or the source tree's."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("policy-assistant")
+    except PackageNotFoundError:
+        from . import __version__
+
+        return __version__
+
+
+def _show_version(value: bool) -> None:
+    """`--version`: print `policy-assistant <version>` and stop."""
+    if value:
+        render.info(f"policy-assistant {_package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Policy assistant: cited answers from Danish and Swedish policy documents."""
+
+
+def _read_question(question: str) -> str:
+    """The question argument, or what standard input holds when it is `-`."""
+    if question != "-":
+        return question
+    if sys.stdin is None:
+        return ""
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(encoding="utf-8", errors="replace")
+    if sys.stdin.isatty():
+        render.hint("reading the question from standard input; end it with Ctrl-D")
+    return sys.stdin.read()
 
 
 def _filters(lang, doc_type, since, until, source):
@@ -105,7 +151,7 @@ def ingest(
 @app.command()
 @handle_errors
 def ask(
-    question: str = typer.Argument(..., help="The question, in Danish, Swedish or English."),
+    question: str = typer.Argument(..., help="The question, in Danish, Swedish or English; `-` reads it from standard input."),
     index: Optional[Path] = IndexOpt,
     chroma_url: Optional[str] = ChromaOpt,
     k: int = typer.Option(8, "-k", min=1, help="How many passages to read."),
@@ -119,10 +165,11 @@ def ask(
 ) -> None:
     """Answer a question with cited passages, or say that the documents do not answer it.
 
-    Example: `assistant ask "Hur ska de lokala projekten finansieras?"`
+    Example: `assistant ask "Hur ska de lokala projekten finansieras?"` · `echo "Hvad er § 18?" | assistant ask -`
     """
     from .api import open_answerer
 
+    question = _read_question(question)
     settings = _settings(index, chroma_url, one_shot=True)
     filters = _filters(lang, doc_type, since, until, source)
     with open_answerer(settings, llm=llm) as answerer:
@@ -142,7 +189,7 @@ def ask(
 @app.command()
 @handle_errors
 def search(
-    question: str = typer.Argument(..., help="What to search for."),
+    question: str = typer.Argument(..., help="What to search for; `-` reads it from standard input."),
     index: Optional[Path] = IndexOpt,
     chroma_url: Optional[str] = ChromaOpt,
     k: int = typer.Option(10, "-k", min=1, help="How many passages to return."),
@@ -160,6 +207,7 @@ def search(
     """
     from .api import open_retriever
 
+    question = _read_question(question)
     settings = _settings(index, chroma_url, one_shot=True)
     with open_retriever(settings) as retriever:
         from .answering import check_question
@@ -261,7 +309,9 @@ def index_rebuild(
 @app.command("eval")
 @handle_errors
 def eval_cmd(
-    questions: Path = typer.Argument(Path("eval/questions.yaml"), help="Question set (YAML or JSONL)."),
+    questions: Optional[Path] = typer.Argument(
+        None, help="Question set (YAML or JSONL). Default: eval/questions.yaml here, else the one beside the installed package.",
+        show_default=False),
     index: Optional[Path] = IndexOpt,
     chroma_url: Optional[str] = ChromaOpt,
     out: Path = typer.Option(Path("eval/out"), "--out", help="Folder for results.json, report.md and chart.png."),
@@ -269,13 +319,18 @@ def eval_cmd(
     gate: bool = typer.Option(False, "--gate", help="Exit 1 when a metric is worse than the baseline beyond the tolerance."),
     dataset: Optional[Path] = typer.Option(None, "--dataset", help="Evaluate retrieval on a BEIR-layout dataset instead."),
     mode: str = typer.Option("hybrid", "--mode", help="Retrieval: hybrid, dense or keyword."),
+    hold_out_gold: float = typer.Option(
+        0.0, "--hold-out-gold", metavar="FRACTION",
+        help="With --dataset: ingest without this random share of the gold documents; their queries must be refused."),
+    seed: int = typer.Option(0, "--seed", help="With --hold-out-gold: the random seed that picks the held-out documents."),
+    split: str = typer.Option("test", "--split", help="With --dataset: which qrels/<SPLIT>.tsv to score (test, dev, all)."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Score retrieval, facts, citations and refusals per language (or retrieval on a BEIR dataset).
+    """Score retrieval, facts, citations and refusals per language (or retrieval and answers on a BEIR dataset).
 
     Example: `assistant eval eval/questions.yaml --baseline eval/baseline/results.json --gate`
 
-    Example: `assistant eval --dataset eval/datasets/swefaq-dev --out eval/out/swefaq`
+    Example: `assistant eval --dataset eval/datasets/swefaq-dev --hold-out-gold 0.5 --seed 1 --out eval/out/swefaq`
     """
     from . import evaluation
     from .retrieval import check_mode
@@ -284,28 +339,52 @@ def eval_cmd(
     check_mode(mode)
     if gate and baseline is None:
         raise AssistantError("--gate needs --baseline RESULTS.json", exit_code=2)
+    question_set = None if dataset is not None else (questions if questions is not None else _default_questions())
     base = evaluation.load_baseline(baseline) if baseline is not None else None
     with render.count_progress("Evaluating", enabled=not as_json) as progress:
         if dataset is not None:
-            results = evaluation.evaluate_dataset(dataset, settings, mode=mode, index_dir=index, progress=progress)
+            from .heldout import evaluate_answers
+
+            results = evaluate_answers(dataset, settings, mode=mode, index_dir=index, hold_out=hold_out_gold, seed=seed,
+                                       split=split, progress=progress)
         else:
-            results = evaluation.evaluate_questions(evaluation.load_questions(questions), settings, mode=mode, progress=progress)
+            results = evaluation.evaluate_questions(evaluation.load_questions(question_set), settings, mode=mode, progress=progress)
     comparison = evaluation.compare(results, base) if base is not None else None
     written = evaluation.write_report(results, out, comparison)
+    worse = [r for r in comparison if r["worse"]] if gate else []
+    failed = (
+        f"quality gate failed: {len(worse)} metric(s) worse than the baseline by more than "
+        f"{evaluation.GATE_TOLERANCE}: " + ", ".join(f"{r['group']}/{r['metric']} {r['delta']:+.3f}" for r in worse[:8])
+    ) if worse else None
     if as_json:
-        render.print_json({"aggregate": results["aggregate"], "comparison": comparison, "written": [str(p) for p in written]})
+        report = {"aggregate": results["aggregate"], "comparison": comparison, "written": [str(p) for p in written]}
+        if failed:  # the one JSON object carries the error too
+            report["error"] = {"code": 1, "message": failed}
+        render.print_json(report)
     else:
         render.eval_results(results, comparison, written)
-    if gate:
-        worse = [r for r in comparison if r["worse"]]
-        if worse:
-            render.error(
-                f"quality gate failed: {len(worse)} metric(s) worse than the baseline by more than "
-                f"{evaluation.GATE_TOLERANCE}: " + ", ".join(f"{r['group']}/{r['metric']} {r['delta']:+.3f}" for r in worse[:8])
-            )
-            raise typer.Exit(1)
-        if not as_json:
-            render.info(f"quality gate passed: no metric worse than the baseline by more than {evaluation.GATE_TOLERANCE}")
+    if failed:
+        render.error(failed)
+        raise typer.Exit(1)
+    if gate and not as_json:
+        render.info(f"quality gate passed: no metric worse than the baseline by more than {evaluation.GATE_TOLERANCE}")
+
+
+def _default_questions() -> Path:
+    """eval/questions.yaml in the working directory, else the repository's beside the package; else an error."""
+    here = Path("eval") / "questions.yaml"
+    if here.is_file():
+        return here
+    import assistant
+
+    beside = Path(assistant.__file__).resolve().parent.parent / "eval" / "questions.yaml"
+    if beside.is_file():
+        return beside
+    looked = f"{here.absolute()}" if here.absolute() == beside else f"{here.absolute()} and {beside}"
+    raise AssistantError(
+        f"no question set: looked for {looked}; pass one: assistant eval QUESTIONS.yaml "
+        "(YAML with a `questions:` list, or JSONL)"
+    )
 
 
 @app.command()
@@ -368,6 +447,25 @@ def chat(
     raise typer.Exit(code)
 
 
+@app.command("config")
+@handle_errors
+def config_cmd(index: Optional[Path] = IndexOpt, chroma_url: Optional[str] = ChromaOpt, as_json: bool = JsonOpt) -> None:
+    """The effective settings and every path the assistant reads or writes, each with where its value came from.
+
+    Values come from flags, environment variables, the config file or the defaults (in that order);
+    the API key is never shown, only whether one is set.
+
+    Example: `assistant config` · `ASSISTANT_INDEX=/srv/index assistant config --json`
+    """
+    from .settings_report import describe_settings
+
+    report = describe_settings(index, chroma_url)
+    if as_json:
+        render.print_json(report)
+    else:
+        render.config_report(report)
+
+
 def _stdin_lines():
     """Piped questions and commands, one per line."""
     if hasattr(sys.stdin, "reconfigure"):
@@ -400,9 +498,25 @@ def _chat_prompt(conv):
     return lambda: session.prompt(message)
 
 
+def _json_requested(args: list[str]) -> bool:
+    """Whether the command line asks for JSON (`--json` before any `--`)."""
+    return "--json" in (args[: args.index("--")] if "--" in args else args)
+
+
 def main() -> None:
     """Entry point of the console script."""
+    args = sys.argv[1:]
     try:
-        app()
+        code = app(args=args, prog_name="assistant", standalone_mode=False)
+    except click.ClickException as exc:  # a usage error (missing argument, bad option value): exit code 2
+        if _json_requested(args):
+            render.error_json(exc.exit_code, exc.format_message())
+        render.usage_error(exc)
+        code = exc.exit_code
+    except click.Abort:
+        render.error("aborted")
+        code = 1
     except BrokenPipeError:  # e.g. `assistant search … | head`
         sys.stderr.close()
+        return
+    sys.exit(code if isinstance(code, int) else 0)

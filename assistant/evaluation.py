@@ -274,15 +274,15 @@ def _read_jsonl(path: Path) -> list[dict]:
         raise AssistantError(f"{path}: cannot read ({exc.strerror})") from None
 
 
-def load_beir(directory: Path) -> tuple[list[dict], list[dict], dict[str, dict[str, int]]]:
-    """corpus.jsonl, queries.jsonl and qrels/test.tsv of a BEIR-layout dataset."""
+def load_beir(directory: Path, split: str = "test") -> tuple[list[dict], list[dict], dict[str, dict[str, int]]]:
+    """corpus.jsonl, queries.jsonl and qrels/<split>.tsv of a BEIR-layout dataset."""
     corpus = _read_jsonl(directory / "corpus.jsonl")
     queries = _read_jsonl(directory / "queries.jsonl")
     qrels: dict[str, dict[str, int]] = {}
     try:
-        lines = (directory / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()
+        lines = (directory / "qrels" / f"{split}.tsv").read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise AssistantError(f"{directory}/qrels/test.tsv: cannot read ({exc.strerror})") from None
+        raise AssistantError(f"{directory}/qrels/{split}.tsv: cannot read ({exc.strerror})") from None
     for line in lines[1:]:
         parts = line.split("\t")
         if len(parts) >= 3:

@@ -31,6 +31,24 @@ _MARKERS: dict[str, frozenset[str]] = {
 _CHAR_HINTS = {"da": "æø", "sv": "äö"}
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")  # a year from 1800 to 2099: "2009"; YEAR.fullmatch for a token
+_YEAR_SPAN = re.compile(r"\b(\d{4})\s*(?:-|–|—|til|till|to)\s*(\d{4})\b")  # "1917-2023", "2009 til 2012"
+# a decade or a century: "1930'erne", "1930'ernes", "1930s", "1930-talet", "900-tallet", "1800-talets"
+_PERIOD = re.compile(r"\b(\d{3,4})(?:['’]?(?:ernes|erne|s)|-?(?:tallets|tallet|talets|talet))\b", re.I)
+
+
+def years_covered(text: str, slack: int = 1) -> set[int]:
+    """The years a text speaks of: years, spans ("1917-2023"), decades and centuries, these give or take `slack`."""
+    out = {int(y) for y in YEAR.findall(text)}
+    for a, b in _YEAR_SPAN.findall(text):
+        if int(a) <= int(b) <= int(a) + 300:
+            out.update(range(int(a), int(b) + 1))
+    for m in _PERIOD.finditer(text):
+        start = int(m.group(1))
+        if start % 10:
+            continue
+        width = 100 if start % 100 == 0 and "tal" in m.group(0).lower() or start < 1000 else 10
+        out.update(range(start - slack, start + width + slack))
+    return out
 
 
 def language_scores(text: str) -> dict[str, float]:
@@ -118,9 +136,11 @@ _ABBREVIATIONS = [
     (re.compile(r"\bcirkulärnr\b\.?", re.I), " cirkulärnummer cirkulär "),
     (re.compile(r"\b(tlf|tel|tfn)\b\.?", re.I), " telefon "),
 ]
+# "section 18", "paragraf 18", "paragrafen 18" name the same provision as "§ 18" in any of the three languages
+_SECTION = re.compile(r"\b(?:section|paragraph|paragraf|paragrafen|paragrafs|pgf)\.?\s+(\d+[a-z]?)\b", re.I)
 # Bumped whenever stored keyword terms would come out differently; an index analysed by another
 # version is re-analysed (not re-embedded) by the next ingest.
-ANALYZER_VERSION = "2"
+ANALYZER_VERSION = "3"
 
 
 def raw_tokens(text: str) -> list[str]:
@@ -129,6 +149,9 @@ def raw_tokens(text: str) -> list[str]:
     if "nr" in text or "tlf" in text.lower() or "tel" in text.lower() or "tfn" in text.lower():
         for rx, repl in _ABBREVIATIONS:
             text = rx.sub(repl, text)
+    low = text.lower()
+    if "sec" in low or "par" in low or "pgf" in low:
+        text = _SECTION.sub(lambda m: f"{m.group(0)} §{m.group(1)} ", text)
     for m in _TOKEN.finditer(text.lower()):
         tok = m.group(0)
         if tok.startswith("§"):

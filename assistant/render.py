@@ -30,6 +30,27 @@ def error(message: str) -> None:
     err_console.print(f"[bold red]error:[/] {escape(message)}")
 
 
+def error_json(code: int, message: str) -> None:
+    """An error as one JSON object on stdout, for `--json`: {"error": {"code", "message"}}."""
+    sys.stdout.write(json.dumps({"error": {"code": code, "message": message}}, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def usage_error(exc) -> None:
+    """A Typer/Click usage error as Typer shows it (usage line and a framed message on stderr)."""
+    try:
+        from typer import rich_utils
+
+        rich_utils.rich_format_error(exc)
+    except ImportError:  # pragma: no cover - Typer without rich
+        exc.show()
+
+
+def hint(message: str) -> None:
+    """A faint note on stderr (not part of the output)."""
+    err_console.print(f"[dim]{escape(message)}[/]")
+
+
 def info(message: str) -> None:
     """A one-line note on stdout."""
     console.print(escape(message))
@@ -93,6 +114,9 @@ def answer(ans) -> None:
     lab = labels(ans.language)
     if ans.searched and ans.searched != ans.question:
         console.print(f"[dim]{lab['searched']}: {escape(ans.searched)}[/]")
+    for c in getattr(ans, "flagged", []):
+        warning(f"{c.source}{f' p. {c.page}' if c.page else ''} holds text that gives commands to the reader; "
+                f"it was not used: “{_short(c.quote, 80)}”")
     if ans.refused:
         console.print(f"[bold yellow]{escape(ans.answer)}[/]")
         if ans.see_also:
@@ -315,6 +339,10 @@ class ChatView:
             console.print(f"[dim]filters:[/] {escape(f.describe())}" if f is not None and f.active() else "[dim]filters: none[/]")
         elif kind == "help":
             console.print(escape(reply.message))
+        elif kind == "clear":
+            if console.is_terminal:  # at a terminal `clear` also clears the screen, as in a shell
+                console.clear()
+            console.print(f"[dim]{escape(reply.message)}[/]")
         else:
             console.print(f"[dim]{escape(reply.message)}[/]")
 
@@ -381,3 +409,30 @@ def chat_sessions(sessions) -> None:
         filt = " ".join(f"{k}={v}" for k, v in s.filters.items()) or "–"
         t.add_row(str(s.id), s.updated[:16].replace("T", " "), str(s.turns), escape(filt), escape(_short(s.title, 70)))
     console.print(t)
+
+
+def config_report(report: dict) -> None:
+    """`assistant config`: the settings and the paths, each with where its value came from."""
+    out = console if console.is_terminal else Console(highlight=False, width=PIPED_WIDTH)  # piped: whole paths
+    cfg = report["config_file"]
+    if cfg["path"]:
+        out.print(f"[bold]config file:[/] {escape(cfg['path'])} [dim](from {escape(cfg['source'])})[/]")
+    else:
+        out.print("[bold]config file:[/] none [dim](looked for " + escape(", ".join(cfg["searched"])) + ")[/]")
+    t = Table(title="Settings", title_justify="left")
+    for col in ("setting", "value", "from", "env var"):
+        t.add_column(col)
+    for key, e in report["settings"].items():
+        if "set" in e:  # a secret: only whether it is set
+            value = "set (not shown)" if e["set"] else "not set"
+        else:
+            value = "–" if e["value"] is None else str(e["value"])
+        t.add_row(key, escape(value), escape(e["source"]), f"[dim]{escape(e.get('env') or '–')}[/]")
+    out.print(t)
+    p = Table(title="Paths read or written", title_justify="left")
+    for col in ("what", "path", "use", "from"):
+        p.add_column(col)
+    for e in report["paths"]:
+        path = escape(e["path"]) + ("" if e["exists"] else " [dim](absent)[/]")
+        p.add_row(escape(e["name"]), path, escape(e["access"]), escape(e["source"]))
+    out.print(p)

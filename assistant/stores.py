@@ -905,6 +905,15 @@ class KeywordIndex:
             self._positions = {cid: i for i, cid in enumerate(self.ids)}
         return {c: float(scores[self._positions[c]]) for c in ids if c in self._positions}
 
+    def idf(self, term: str) -> float:
+        """BM25's inverse document frequency of a term over the chunks; a term the index lacks gets the rarest's."""
+        n = len(self.ids)
+        t = self.vocab.get(term)
+        df = 0
+        if t is not None and self.csc is not None and t < len(self.csc[2]) - 1:
+            df = int(self.csc[2][t + 1] - self.csc[2][t])
+        return float(np.log(1.0 + (n - max(df, 1) + 0.5) / (max(df, 1) + 0.5)))
+
     def _score(self, terms: list[str]) -> np.ndarray | None:
         if self.csc is None:
             return None
@@ -1078,6 +1087,7 @@ class DenseMirror:
         if not self.ids:
             return []
         cos = self.vectors @ np.asarray(vector, dtype=np.float32)
+        self.last_stats = (float(cos.mean()), float(cos.std()))  # how the whole index sits to this query
         scores = cos - np.float32(hub_weight) * self.hub if hub_weight else cos
         if doc_ids is not None:
             if self._doc_no is None:
