@@ -290,6 +290,29 @@ def load_beir(directory: Path, split: str = "test") -> tuple[list[dict], list[di
     return corpus, queries, qrels
 
 
+def ingest_corpus(directory: Path, corpus: list[dict], held: set[str], docs_dir: Path, target: Settings) -> Settings:
+    """Write a BEIR corpus (less the held-out documents) as text files in docs_dir and ingest them into target."""
+    from .ingestion import ingest
+
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    keep = set()
+    for d in corpus:
+        if d["_id"] in held:
+            continue
+        path = docs_dir / f"{d['_id']}.txt"
+        keep.add(path.name)
+        body = (d.get("title") + "\n\n" if d.get("title") else "") + d["text"]
+        if not path.exists() or path.read_text(encoding="utf-8") != body:
+            path.write_text(body, encoding="utf-8")
+    for path in docs_dir.glob("*.txt"):
+        if path.name not in keep:  # files of another run with other held-out documents
+            path.unlink()
+    report = ingest([docs_dir], target)
+    if report.failed:
+        raise AssistantError(f"{directory}: {len(report.failed)} documents failed to ingest: {report.failed[0]}")
+    return target
+
+
 def evaluate_dataset(
     directory: Path,
     settings: Settings,
@@ -298,19 +321,10 @@ def evaluate_dataset(
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     """Index a BEIR dataset with the configured pipeline and score retrieval on its queries."""
-    from .ingestion import ingest
-
     corpus, queries, qrels = load_beir(directory)
     with tempfile.TemporaryDirectory(prefix="assistant-beir-") as tmp:
         docs_dir = Path(tmp) / "docs"
-        docs_dir.mkdir()
-        for d in corpus:
-            body = (d.get("title") + "\n\n" if d.get("title") else "") + d["text"]
-            (docs_dir / f"{d['_id']}.txt").write_text(body, encoding="utf-8")
-        target = settings.with_overrides(index_dir=index_dir or Path(tmp) / "index")
-        report = ingest([docs_dir], target)
-        if report.failed:
-            raise AssistantError(f"{directory}: {len(report.failed)} documents failed to ingest: {report.failed[0]}")
+        target = ingest_corpus(directory, corpus, set(), docs_dir, settings.with_overrides(index_dir=index_dir or Path(tmp) / "index"))
         index = Index(target.index_dir, target.chroma_url)
         try:
             slug_to_id = {d.doc_id: Path(d.source).stem for d in index.manifest.documents()}

@@ -12,7 +12,7 @@ from pathlib import Path
 from .answering import Answerer
 from .config import Settings
 from .errors import AssistantError
-from .evaluation import K_VALUES, load_beir, mrr, ndcg_at, percentile, recall_at
+from .evaluation import K_VALUES, ingest_corpus, load_beir, mrr, ndcg_at, percentile, recall_at
 from .language import detect_language
 from .retrieval import Retriever
 from .stores import Index
@@ -38,23 +38,6 @@ def _check_own_index(index_dir: Path, docs_dir: Path) -> None:
     if stray:
         raise AssistantError(f"{index_dir}: holds {len(stray)} documents from outside {docs_dir} "
                              f"(e.g. {stray[0]}); give --index a new folder for dataset evaluations")
-
-
-def write_documents(corpus: list[dict], held: set[str], docs_dir: Path) -> None:
-    """The corpus less the held-out documents as text files in docs_dir (files of other runs removed)."""
-    docs_dir.mkdir(parents=True, exist_ok=True)
-    keep = set()
-    for d in corpus:
-        if d["_id"] in held:
-            continue
-        path = docs_dir / f"{d['_id']}.txt"
-        keep.add(path.name)
-        body = (d.get("title") + "\n\n" if d.get("title") else "") + d["text"]
-        if not path.exists() or path.read_text(encoding="utf-8") != body:
-            path.write_text(body, encoding="utf-8")
-    for path in docs_dir.glob("*.txt"):
-        if path.name not in keep:
-            path.unlink()
 
 
 def answer_scores(rows: list[dict]) -> dict[str, float | None]:
@@ -97,8 +80,6 @@ def evaluate_answers(
     citation from a gold document. `index_dir` keeps the index for a later run with the same seed (ingest is
     incremental, so a second run only re-reads the files).
     """
-    from .ingestion import ingest
-
     corpus, queries, qrels = load_beir(directory, split)
     held = held_out_docs(qrels, hold_out, seed)
     with tempfile.TemporaryDirectory(prefix="assistant-beir-") as tmp:
@@ -107,11 +88,8 @@ def evaluate_answers(
         docs_dir = index_dir.with_name(index_dir.name + ".docs") if index_dir else Path(tmp) / "docs"
         if index_dir is not None:
             _check_own_index(index_dir, docs_dir)
-        write_documents(corpus, held, docs_dir)
-        target = settings.with_overrides(index_dir=index_dir or Path(tmp) / "index")
-        report = ingest([docs_dir], target)
-        if report.failed:
-            raise AssistantError(f"{directory}: {len(report.failed)} documents failed to ingest: {report.failed[0]}")
+        target = ingest_corpus(directory, corpus, held, docs_dir,
+                               settings.with_overrides(index_dir=index_dir or Path(tmp) / "index"))
         index = Index(target.index_dir, target.chroma_url)
         try:
             slug_to_id = {d.doc_id: Path(d.source).stem for d in index.manifest.documents()}

@@ -40,12 +40,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import random
 import shutil
 import sys
 from collections import Counter
 from pathlib import Path
+
+from convert_swefaq import write_jsonl, write_qrels  # the same BEIR writers (this folder is on sys.path when run)
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SRC = ROOT.parent / "shared" / "datasets" / "regeringen-sv" / "docs"
@@ -98,20 +99,15 @@ def split_of(query_id: str) -> str:
     return "dev" if int(hashlib.sha1(query_id.encode("utf-8")).hexdigest()[-1], 16) % 2 == 0 else "test"
 
 
-def write_jsonl(path: Path, records: list[dict]) -> None:
-    """Write records as UTF-8 JSON Lines (non-ASCII kept as is)."""
-    with path.open("w", encoding="utf-8", newline="\n") as fh:
-        for record in records:
-            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-
-
-def write_qrels(path: Path, qrels: list[tuple[str, str, int]]) -> None:
-    """Write qrels as a BEIR TSV with a header line."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="\n") as fh:
-        fh.write("query-id\tcorpus-id\tscore\n")
-        for qid, did, score in qrels:
-            fh.write(f"{qid}\t{did}\t{score}\n")
+def path_problem(src: Path, out: Path) -> str | None:
+    """Why the pages cannot be read from src or written to out (inside the repository only where git-ignored)."""
+    if not src.is_dir():
+        return f"{src} is not a folder"
+    out_and_parents = (out.resolve(), *out.resolve().parents)
+    if ROOT.resolve() in out_and_parents and not any((ROOT / d).resolve() in out_and_parents for d in GIT_IGNORED):
+        return (f"{out} is inside the repository but not under {' or '.join(GIT_IGNORED)} (git-ignored); "
+                "the pages must not be copied into the repository")
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,16 +124,9 @@ def main(argv: list[str] | None = None) -> int:
 
     src = resolve(args.src)
     out = resolve(args.out)
-    if not src.is_dir():
-        print(f"error: {src} is not a folder", file=sys.stderr)
-        return 2
-    out_and_parents = (out.resolve(), *out.resolve().parents)
-    if ROOT.resolve() in out_and_parents and not any((ROOT / d).resolve() in out_and_parents for d in GIT_IGNORED):
-        print(
-            f"error: {out} is inside the repository but not under {' or '.join(GIT_IGNORED)} (git-ignored); "
-            "the pages must not be copied into the repository",
-            file=sys.stderr,
-        )
+    problem = path_problem(src, out)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     if out.exists() and any(out.iterdir()) and not (out / "corpus.jsonl").exists():
         print(f"error: {out} exists and is not an earlier output of this script", file=sys.stderr)

@@ -71,6 +71,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from make_regeringen import path_problem  # this folder is on sys.path when run as a script
+
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SRC = ROOT.parent / "shared" / "datasets" / "regeringen-sv" / "docs"
 DEFAULT_INDEX = Path("bench/out/regeringen-full-index")
@@ -993,16 +995,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     src, out, index_dir = (p if p.is_absolute() else ROOT / p for p in (args.src, args.out, args.index))
-    if not src.is_dir():
-        print(f"error: {src} is not a folder", file=sys.stderr)
-        return 2
-    out_and_parents = (out.resolve(), *out.resolve().parents)
-    if ROOT.resolve() in out_and_parents and not any((ROOT / d).resolve() in out_and_parents for d in GIT_IGNORED):
-        print(
-            f"error: {out} is inside the repository but not under {' or '.join(GIT_IGNORED)} (git-ignored); "
-            "the pages must not be copied into the repository",
-            file=sys.stderr,
-        )
+    problem = path_problem(src, out)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     try:
         pages, stats = load_pages(index_dir, src)
