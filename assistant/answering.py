@@ -55,7 +55,6 @@ SIGNATURE_LINES = 8  # a letter's signature is looked for among its last lines
 BYLINE_LINES = 12  # a talk's or report's byline ("Ved Charlotte Markussen") among its first lines
 AUTHOR_DOCS = 2  # ... in the best-ranked documents
 HEADER_LINES = 20  # "Label: value" lines atop a letter or circular, among its first lines
-QUESTION_PENALTY = 0.3  # a sentence that is itself a question
 FIELD_BONUS = 0.5  # a header field whose label the question names ("sagsbehandler" ~ "Handläggare:")
 AUTHOR_BONUS = 1.0  # "who signed / wrote" is answered by the signature or byline, not by a sentence naming someone
 
@@ -232,9 +231,6 @@ _YEAR_RANGE = re.compile(r"\b((?:1[89]|20)\d\d)\s*(?:-|–|til|till|to)\s*((?:1[
 _YEAR_SINCE = re.compile(r"\b(?:fra|siden|efter|från|sedan|from|since|after)\s+((?:1[89]|20)\d\d)\b", re.I)
 
 
-_FULL_DATE = re.compile(
-    r"\b\d{4}-\d\d-\d\d\b|\b\d{1,2}\.? (januar|februar|marts|april|maj|juni|juli|august|september|oktober|"
-    r"november|december|januari|februari|mars|augusti)\b", re.I)
 
 
 def answer_types(question: str) -> set[str]:
@@ -720,39 +716,24 @@ class Answerer:
                 twins = [p.dense for p in pool if _same_line(s.text, p.text)]
                 s.dense = max([s.dense, *twins])
         qnums = _numbers(question)
-        pinned = _pinned_numbers(question)
-        lacks: dict[str, bool] = {}
-        for s in sents:
-            d = s.hit.chunk.doc_id
-            if pinned and d not in lacks:
-                lacks[d] = not _mentions(pinned, _document_context(s.hit.chunk, doc_text))
         top_dense = max(s.dense for s in sents)
-        names = _names(question)
-        named_docs = _naming(names, {s.hit.chunk.doc_id for s in sents}, doc_text)
         asked_fields = _asked_fields(question)
-        for s, ts in zip(sents, sent_terms):
+        names = _names(question)
+        named_docs = _naming(names, {s.hit.chunk.doc_id for s in sents}, doc_text) if "names" not in RULES_OFF else set()
+        for s in sents:
             s.score = 0.6 * (s.dense - top_dense) / 0.1 + 0.4 * s.lexical
             s.score += 0.1 if qnums and qnums & _numbers(s.text) else 0.0
             s.score += 0.05 * ((s.hit.dense or 0) - 0.8) / 0.1 - 0.06 * (s.hit.rank - 1)
             if types:
                 s.score += 0.5 if s.typed else -0.3
-            if s.typed and types == {"date"} and not _FULL_DATE.search(s.text) and "bare-year" not in RULES_OFF:
-                s.score -= 0.25  # a bare year answers "when" less well than a day and month
-            if names and s.hit.chunk.doc_id in named_docs and "names" not in RULES_OFF:
-                s.score += 0.15  # the document names what the question names ("Kommunförbundet")
+            if s.hit.chunk.doc_id in named_docs:
+                s.score += 0.15  # the document names what the question names (the refusal of section 5 asks the same)
             if s.authored:
                 s.score += AUTHOR_BONUS
             if asked_fields and _field_kind(s.text) in asked_fields:
                 s.score += FIELD_BONUS  # "sagsbehandler" asked, "Handläggare: Karl-Axel Johansson" found
-            if lacks.get(s.hit.chunk.doc_id) and "pinned" not in RULES_OFF:
-                s.score -= 0.5  # the question pins a year or number this document never mentions
             if "quantity" in types and "years" not in RULES_OFF and _other_year(question, s.text, s.hit.chunk):
                 s.score -= 0.5  # an amount for 2010 does not answer "how much in 2011"
-            novel = {t for t in ts if not t.startswith("~")} - by_lang[s.hit.chunk.language or "da"]
-            if len(novel) < 2 and not s.typed and "restates" not in RULES_OFF:
-                s.score -= 0.3  # restates the question without adding anything
-            if s.text.rstrip().endswith("?") and "asks" not in RULES_OFF:
-                s.score -= QUESTION_PENALTY  # a document's own question ("Hvad gør vi …?") asks, it does not answer
         return max(s.lexical for s in sents)
 
     @staticmethod
