@@ -11,26 +11,37 @@ from functools import lru_cache
 
 import numpy as np
 
+from .answer_types import (
+    _AUTHORED,
+    _asked_fields,
+    _document_context,
+    _field_kind,
+    _mentions,
+    _numbers,
+    _other_year,
+    _pinned_numbers,
+    _pinned_years,
+    answer_types,
+    satisfies,
+)
 from .calibration import answer_model
 from .chunking import sentence_spans, whole_sentences
+from .document_lines import byline_block, header_fields, signature_block
 from .errors import QuestionError
 from .evidence import features
 from .injection import is_instruction
 from .language import (
     STOPWORDS,
-    YEAR,
     detect_language,
     match_terms,
     nordic_keys,
     query_languages,
     raw_tokens,
-    years_covered,
 )
 from .loading import page_at
 from .prompts import labels
 from .question import other_language, unanswerable_question
 from .retrieval import Filters, Hit, Retriever
-from .stores import ChunkRecord
 
 # Answer rules switched off by name, for measuring what each contributes (bench/answer_rules.py); none in use.
 RULES_OFF = frozenset(filter(None, os.environ.get("ASSISTANT_ANSWER_RULES_OFF", "").split(",")))
@@ -51,15 +62,11 @@ COMPOUND_MIN = 9  # shortest question word treated as a possible compound
 COMPOUND_PART = 5  # shortest word counted as its head or tail
 MAX_SENTENCES = 3
 LABEL_WORDS = 4  # a line of at most this many words ending in ":" is quoted with the line it introduces
-SIGNATURE_LINES = 8  # a letter's signature is looked for among its last lines
-BYLINE_LINES = 12  # a talk's or report's byline ("Ved Charlotte Markussen") among its first lines
 AUTHOR_DOCS = 2  # ... in the best-ranked documents
-HEADER_LINES = 20  # "Label: value" lines atop a letter or circular, among its first lines
 FIELD_BONUS = 0.5  # a header field whose label the question names ("sagsbehandler" ~ "Handläggare:")
 AUTHOR_BONUS = 1.0  # "who signed / wrote" is answered by the signature or byline, not by a sentence naming someone
 
 
-_NUMBER = re.compile(r"\d+(?:[.,:/-]\d+)*")
 _BULLET = re.compile(r"\s*(?:[-–•*▪●◦]|\d{1,3}[.)])\s")
 _QUESTION_WORDS = frozenset(
     "hvad hvor hvordan hvilke hvilken hvilket hvem hvorfor hvornår hvor meget mange "
@@ -165,126 +172,6 @@ def _content_terms(question: str, lang: str) -> set[str]:
     return match_terms(words, lang)
 
 
-_TYPE_CUES: dict[str, re.Pattern] = {
-    "quantity": re.compile(
-        r"\b(hvor (meget|mange|stor|store)|hur (mycket|många|stor|stort|stora)|how (much|many|large|big)|"
-        r"beløb\w*|belopp\w*|amount|andel\w*|procent|percent|antal\w*)\b", re.I),
-    "date": re.compile(
-        r"\b(hvornår|när|when|dato|datum|date[ds]?|hvilket år|vilket år|what year|which year|senest|frist|deadline)\b", re.I),
-    "person": re.compile(
-        r"\b(hvem|vem|who|whom|kontaktperson\w*|sagsbehandler\w*|handläggare\w*|underskrevet|undertecknat|"
-        r"skrivit under|signed|minister)\b", re.I),
-    "organisation": re.compile(
-        r"\b(hvilke organisationer|vilka organisationer|which organi[sz]ations|står bag|står bakom|aktører|aktörer|"
-        r"hvilken kommune|vilken kommun|which municipality|leverandør\w*|hvem sad|vem satt)\b", re.I),
-    "identifier": re.compile(
-        r"(journalnummer\w*|j\.nr|diarienummer\w*|diarienr|dnr|cirkulærnummer\w*|cirkulärnummer\w*|cirkulärnr|"
-        r"\bnumber\b|\bnummer\b|\bnr\b|reference)", re.I),
-    "phone": re.compile(r"(telefon\w*|\btlf\b|\btel\b|\bphone\b|\bringe\b|\bringa\b|\bcall\b)", re.I),
-    "duration": re.compile(r"\b(hvor længe|hur länge|how long|varighed|varaktighet)\b", re.I),
-}
-_NUMBER_WORDS = (
-    r"(tre|fire|fem|seks|syv|otte|ti|elleve|tolv|tretten|fjorten|femten|seksten|sytten|atten|nitten|tyve"
-    r"|två|fyra|sex|sju|åtta|nio|tio|elva|tretton|fjorton|femton|sexton|sjutton|arton|nitton|tjugo"
-    r"|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen"
-    r"|eighteen|nineteen|twenty)"
-)
-_NUMBER_WORD = re.compile(_NUMBER_WORDS + r"\b", re.I)
-_SATISFIES: dict[str, re.Pattern] = {
-    "quantity": re.compile(
-        r"\d[\d.,]*\s*(mio|mia|millioner|miljoner|million|kr|kroner|kronor|procent|%)"
-        r"|\b\d[\d.,]*\s+(?!(?:jan|feb|mar|apr|maj|maj|jun|jul|aug|sep|okt|oct|nov|dec)[a-z]*\b)(?-i:[a-zæøåäö]{3,})"
-        r"|\b(halvdel\w*|hälften|half|tredjedel\w*|fjerdedel\w*|flertal\w*)\b"
-        r"|\b" + _NUMBER_WORDS + r"\s+(?-i:[a-zæøåäö]{3,})", re.I),
-    "date": re.compile(
-        r"\b\d{4}-\d\d-\d\d\b|\b\d{1,2}\.? (januar|februar|marts|april|maj|juni|juli|august|september|oktober|"
-        r"november|december|januari|februari|mars|augusti)\b|\b(1[89]|20)\d\d\b"
-        r"|\b\d{3,4}(?:['’]?(?:ernes|erne|s)|-?tall?ets?)\b", re.I),  # "1930'erne", "900-tallet", "1990-talet"
-    "person": re.compile(r"\b[A-ZÆØÅÄÖ][a-zæøåäöé]+(?:-[A-ZÆØÅÄÖ][a-zæøåäöé]+)? [A-ZÆØÅÄÖ][a-zæøåäöé]+"),
-    "organisation": re.compile(r"(?<=[a-zæøåäö,] )[A-ZÆØÅÄÖ][A-Za-zæøåäöÆØÅÄÖ-]{3,}|\b[A-ZÆØÅ]{2,}\b"),
-    # "2008-1550", "1997:145", "S2025/00866" (a diary number's letter prefix), "2023/24:29"
-    "identifier": re.compile(r"(?<![\w/])[A-ZÅÄÖ]{0,3}[a-zåäö]{0,2}(?:19|20)\d\d[-:/]\d+\b|\b\d+[:/]\d+\b"),
-    "phone": re.compile(r"\b\d{2}[ -]?\d{2} ?\d{2} ?\d{2}\b|\b0\d{1,3}-\d{2,3}[ ]?\d{2}[ ]?\d{2}\b"),
-    "duration": re.compile(
-        r"\b(\d+|en|et|to|tre|fire|fem|seks|ett|två|fyra|sex|one|two|three|four|five|six)\s+"
-        r"(år|måneder|månader|uger|veckor|years?|months?|weeks?)\b", re.I),
-}
-
-
-# "how many" of something other than money ("Hvor mange penge/midler/tusind kroner" asks for an amount,
-# "hvor mange frivillige" for a count)
-_COUNT = re.compile(r"\b(hvor mange|hur många|how many)\b", re.I)
-_MONEY_WORD = re.compile(
-    r"\b(penge|pengar|money|midler|medel|kr|kroner|kronor|krone|krona|dkk|sek|euro|eur|mio|mia|million\w*|"
-    r"miljon\w*|milliard\w*|miljard\w*|tusind|tusen|thousand|beløb\w*|belopp\w*|budget\w*)\b", re.I)
-_MONEY = re.compile(
-    r"\d[\d.,]*\s*(mio\.?|mia\.?|millioner|miljoner|millions?|milliarder|miljarder|billions?)?\s*(kr\b|kroner|kronor|dkk|sek|euro)",
-    re.I)
-# a short label, a colon, a value: "Cirkulärnr: 1997:145", "Handläggare: Karl-Axel Johansson", "Dato: 16. december 2008"
-_HEADER_FIELD = re.compile(r"[^\W\d_][\w./-]*(?: [\w./-]+){0,2}:\s*\S.{0,80}")
-# a share of something: answered by a percentage or a fraction
-_SHARE = re.compile(r"\b(hvor stor en del|hvor stor en andel|hvor store? andel\w*|hur stor (?:en )?andel|hur stor del|"
-                    r"what (?:share|proportion|percentage|fraction)|how large a (?:share|part))\b", re.I)
-_SHARE_ANSWER = re.compile(r"procent|percent|%|halvdel|hälften|half|tredjedel|fjerdedel|fjärdedel|\bkvart\b", re.I)
-_PERCENT = re.compile(r"procent|percent|%", re.I)
-_YEAR_RANGE = re.compile(r"\b((?:1[89]|20)\d\d)\s*(?:-|–|til|till|to)\s*((?:1[89]|20)\d\d)\b")
-_YEAR_SINCE = re.compile(r"\b(?:fra|siden|efter|från|sedan|from|since|after)\s+((?:1[89]|20)\d\d)\b", re.I)
-
-
-
-
-def answer_types(question: str) -> set[str]:
-    """What kind of answer the question asks for: quantity, date, person, identifier, phone, duration."""
-    types = {t for t, rx in _TYPE_CUES.items() if rx.search(question)}
-    if "phone" in types:  # "Vilket telefonnummer har handläggaren?" asks for the number, not the person
-        types -= {"identifier", "person"}
-    if "duration" in types:
-        types.discard("quantity")
-    return types
-
-
-def satisfies(kind: str, sentence: str, question: str) -> bool:
-    """True when a sentence holds an answer of that kind that the question does not already give."""
-    roles = _asked_roles(question) if kind == "person" else []
-    if roles and not _names_role(sentence, roles):
-        return False  # a person, but not said to hold the role asked about
-    if kind == "person" and not roles and satisfies("organisation", sentence, question):
-        return True  # "who" is often an organisation: "foretaget af Ankestyrelsen"
-    q = question.lower()
-    if kind == "quantity":  # a phone number is not an amount: "tel. 08-772 43 18 eller …"
-        sentence = _SATISFIES["phone"].sub(" ", sentence)
-    asks_count = kind == "quantity" and _COUNT.search(question) is not None
-    counts = asks_count and not _MONEY_WORD.search(question)
-    share = kind == "quantity" and _SHARE.search(question) is not None
-    if share and _MONEY.search(question) and not _MONEY_WORD.search(sentence):
-        return False  # a share "af de 100 mio. kr." is a share of money, not "halvdelen af befolkningen"
-    for m in _SATISFIES[kind].finditer(sentence):
-        val = m.group(0)
-        if kind == "quantity":
-            if share and not _SHARE_ANSWER.search(val):
-                continue  # "hvor stor en del / andel" is a percentage or a fraction, not 144,7 millioner
-            m_num = re.match(r"\d[\d.,]*", val)
-            if m_num is None:
-                if _NUMBER_WORD.match(val) and not asks_count:
-                    continue  # "tre udvalgte cases" answers "hvor mange", not "hvor meget"
-                return True  # "halvdelen", "tre udvalgte cases"
-            num = m_num.group(0).rstrip(".,")
-            if YEAR.fullmatch(num) and not re.search(r"(mio|mia|kr|procent|%)", val, re.I):
-                continue  # a year is not an amount
-            if num in q:
-                continue
-            if counts and _MONEY.match(sentence, m.start()):
-                continue  # "how many people" is not answered in kroner
-            if counts and _PERCENT.search(val) and not _PERCENT.search(question):
-                continue  # ... nor by a percentage ("101 procent af det særlige tilskud"), unless it asks for one
-        elif val.lower() in q:
-            continue
-        elif roles and _BODY_WORD.search(val):
-            continue
-        return True
-    return False
-
-
 def compound_match(term: str, terms: set[str]) -> float:
     """How much of a compound the sentence holds as words of its own: 0.5 for its head or its tail, 1 for both.
 
@@ -296,177 +183,6 @@ def compound_match(term: str, terms: set[str]) -> float:
     head = any(len(u) >= COMPOUND_PART and term.startswith(u) for u in terms)
     tail = any(len(u) >= COMPOUND_PART and term.endswith(u) and u != term for u in terms)
     return 0.5 * head + 0.5 * tail
-
-
-_AUTHORED = re.compile(
-    r"\b(underskrev\w*|underskrift\w*|undertegne\w*|underteckna\w*|skrivit|skrev|skrevet|signe[dr]\w*|signatur\w*|"
-    r"wrote|written|forfatte\w*|författa\w*|author\w*|afsender\w*|avsändare\w*|sender|holdt|höll|"
-    r"gave the (talk|presentation)|presented)\b", re.I)
-_CLOSING = re.compile(
-    r"(med )?(venlig(st)?|venlige|vänlig|vänliga) (hilsen|hilsner|hälsning|hälsningar)\b|(kind|best) regards\b|"
-    r"yours (sincerely|faithfully)\b|hälsningar\b", re.I)
-_NAME_WORD = r"[A-ZÆØÅÄÖ][a-zæøåäöéü]+(?:-[A-ZÆØÅÄÖ][a-zæøåäöéü]+)?"
-_NAME_LINE = re.compile(rf"{_NAME_WORD}(?: [A-ZÆØÅÄÖ]\.)?(?: (?:af |von |van |de )?{_NAME_WORD}){{1,3}}")
-
-
-_BYLINE = re.compile(rf"(?:ved|af|av|by) ({_NAME_LINE.pattern})", re.I)
-
-
-def _lines(text: str) -> list[tuple[int, int, str]]:
-    """The text's non-blank lines as (start, end, stripped text), offsets of the stripped line."""
-    out = []
-    for m in re.finditer(r"[^\n]*\S[^\n]*", text):
-        g = m.group(0)
-        out.append((m.start() + len(g) - len(g.lstrip()), m.start() + len(g.rstrip()), g.strip()))
-    return out
-
-
-def signature_block(text: str) -> tuple[int, int] | None:
-    """The span of a letter's signature at the end of its text: the signers' names and the office above them."""
-    lines = _lines(text[-4000:])
-    offset = max(0, len(text) - 4000)
-    lines = [(a + offset, b + offset, t) for a, b, t in lines[-SIGNATURE_LINES:]]
-    closing = max((i for i, ln in enumerate(lines) if _CLOSING.match(ln[2])), default=None)
-    if closing is not None:
-        block = lines[closing + 1 :]
-    else:  # no closing words: a run of short lines under the sender's name in capitals ("SVENSKA KOMMUNFÖRBUNDET")
-        i = len(lines)
-        while i > 0 and len(lines[i - 1][2].split()) <= 5 and not re.search(r"[.:;,]$|\d", lines[i - 1][2]):
-            i -= 1
-        block = lines[i:]
-        if not any(ln[2].isupper() and len(ln[2]) > 3 for ln in block):
-            return None
-    names = [ln for ln in block if _NAME_LINE.fullmatch(ln[2])]
-    return (block[0][0], names[-1][1]) if names else None
-
-
-def byline_block(text: str) -> tuple[int, int] | None:
-    """The span of a byline near the top of a talk or report ("Ved Charlotte Markussen", then the title under it)."""
-    lines = _lines(text[:4000])[:BYLINE_LINES]
-    for i, (start, end, line) in enumerate(lines):
-        if _BYLINE.fullmatch(line):
-            nxt = lines[i + 1] if i + 1 < len(lines) else None
-            if nxt and len(nxt[2].split()) <= 3 and nxt[2][0].isupper() and not re.search(r"[.:;,\d]", nxt[2]):
-                end = nxt[1]  # the title under the name: "Vicesocialdirektør"
-            return start, end
-    return None
-
-
-# The labels of a letter's or circular's header fields, by what they hold, in Danish, Swedish and English
-_FIELD_LABELS: dict[str, tuple[str, ...]] = {
-    "officer": ("sagsbehandler", "handläggare", "handlaggare", "case officer", "caseworker", "case worker"),
-    "file": ("journalnummer", "j.nr", "jnr", "diarienummer", "diarienr", "diariernr", "dnr", "file number",
-             "reference number"),
-    "circular": ("cirkulærenummer", "cirkulærenr", "cirkulærnr", "cirkulärnummer", "cirkulärnr",
-                 "circular number", "number of the circular"),
-    "unit": ("sektion", "enhed", "enhet", "afdeling", "avdelning", "kontor", "section", "unit", "department"),
-    "recipient": ("modtager", "mottagare", "recipient", "addressee"),
-}
-
-
-# Roles only a person holds, in the three languages. "Vem var projektledare …?" is answered by a sentence that
-# names the role, not by a contact person or "Svenska Kommunförbundet genomförde …". (Whom to contact is
-# not such a role: "Yderligere oplysninger: Berit Steengaard Olesen" answers it without the word.)
-_ROLES: dict[str, tuple[str, ...]] = {
-    "officer": _FIELD_LABELS["officer"],
-    "project leader": ("projektleder", "projektledare", "project leader", "project manager"),
-    "chair": ("formand", "formænd", "ordförande", "chairman", "chairwoman", "chairperson"),
-    "director": ("direktør", "direktör", "director"),
-    "mayor": ("borgmester", "borgmästare", "mayor"),
-    "press contact": ("pressekontakt", "presskontakt", "presseansvarlig", "pressansvarig", "press contact",
-                      "press officer"),
-}
-# Two capitalised words that name a body do not name the person holding a role ("Svenska Kommunförbundet").
-_BODY_WORD = re.compile(
-    r"(förbund|forbund|departement|ministeri|styrelse|institut|kommun|region|råd|verk|myndighet|forum|kors|"
-    r"forening|förening|organisation|cent(er|re|ret|rum)|fond|universitet|riksdag|folketing|regering|svensk|dansk)",
-    re.I)
-
-
-@lru_cache(maxsize=64)
-def _asked_roles(question: str) -> list[tuple[str, ...]]:
-    """The names (in da/sv/en) of each personal role the question asks about."""
-    q = " ".join(raw_tokens(question))
-    return [names for names in _ROLES.values() if _says(q, names)]
-
-
-def _names_role(sentence: str, roles: list[tuple[str, ...]]) -> bool:
-    """True when the sentence names one of the roles ("Handläggare: …" for "sagsbehandler")."""
-    low = sentence.lower()
-    return any(_says(low, names) for names in roles)
-
-
-def _says(text: str, names: Iterable[str]) -> bool:
-    """True when a word of the lowercased text begins with one of the names ("handläggaren" for "handläggare")."""
-    return any(re.search(rf"\b{re.escape(n)}", text) for n in names)
-
-
-def _field_kind(line: str) -> str | None:
-    """What a "Label: value" line holds, by its label ("Handläggare" → officer), or None."""
-    label, colon, _ = line.partition(":")
-    if not colon or len(label) > 30:
-        return None
-    parts = [p.strip().lower() for p in label.split("/")]
-    return next((k for k, names in _FIELD_LABELS.items() if any(p in names for p in parts)), None)
-
-
-def _asked_fields(question: str) -> set[str]:
-    """The header fields a question asks for by naming their label in any of the three languages."""
-    q = " ".join(raw_tokens(question))
-    return {k for k, names in _FIELD_LABELS.items() if _says(q, names)}
-
-
-def header_fields(text: str) -> list[tuple[int, int]]:
-    """The spans of "Label: value" lines among a document's first lines ("Cirkulärnr: 1997:145", "Dato: 16. december 2008")."""
-    return [(start, end) for start, end, line in _lines(text[:4000])[:HEADER_LINES] if _HEADER_FIELD.fullmatch(line)]
-
-
-def _pinned_numbers(question: str) -> set[str]:
-    """Years and identifiers in a question that an answering document must mention."""
-    return {x for x in _numbers(question) if YEAR.fullmatch(x) or re.search(r"[-:/]", x)}
-
-
-def _pinned_years(question: str) -> set[str]:
-    """The years a question names ("i budget 2011")."""
-    return set(YEAR.findall(question))
-
-
-def _other_year(question: str, sentence: str, chunk: ChunkRecord | None = None) -> str | None:
-    """The years a sentence gives an amount for when the question asks about another year, else None.
-
-    An asked year is covered by a range ("2009-2012"), by "fra/siden/från/from 2008" before it, and is not
-    about the amount at all when it names the document (its date or title: "redegørelsen fra 2010").
-    """
-    asked = {int(y) for y in _pinned_years(question)}
-    said = {int(y) for y in YEAR.findall(sentence)}
-    if not asked or not said:
-        return None
-    if chunk is not None and asked & {int(y) for y in YEAR.findall(f"{chunk.title} {chunk.date or ''}")}:
-        return None
-    covered = set(said)
-    for a, b in _YEAR_RANGE.findall(sentence):
-        covered |= set(range(int(a), int(b) + 1))
-    since = [int(y) for y in _YEAR_SINCE.findall(sentence)]
-    if asked & covered or (since and any(y >= min(since) for y in asked)):
-        return None
-    return ", ".join(str(y) for y in sorted(said))
-
-
-def _document_context(chunk: ChunkRecord, doc_text: Callable[[str], str]) -> str:
-    """Where a document states a year or number: its text, and its title, date and file name."""
-    return f"{doc_text(chunk.doc_id)} {chunk.title} {chunk.date or ''} {chunk.source}"
-
-
-def _mentions(pinned: set[str], text: str) -> bool:
-    """Whether a text states one of the pinned numbers, a year also as part of a span, decade or century."""
-    if pinned & _numbers(text):
-        return True
-    years = {int(y) for y in pinned if YEAR.fullmatch(y)}
-    return bool(years and years & years_covered(text))
-
-
-def _numbers(text: str) -> set[str]:
-    return {m.group(0).replace(",", ".") for m in _NUMBER.finditer(text)}
 
 
 def _sentences(hits: list[Hit], doc_text: Callable[[str], str]) -> list[_Sentence]:
