@@ -189,12 +189,23 @@ def status(s: dict) -> None:
 
 def documents(rows: list[dict]) -> None:
     """The documents in the index as a table."""
+    out = console if console.is_terminal else Console(highlight=False, width=PIPED_WIDTH)  # piped: whole doc ids
+    cells = [[escape(str(r[c] if r[c] is not None else "–")) for c in ("doc_id", "language", "type", "date", "chunks", "title")]
+             for r in rows]
+    widest = max((len(str(r["doc_id"])) for r in rows), default=6)
+    if widest + 40 > out.width:  # too narrow for a table with whole ids (`index remove` takes them): a list
+        for doc_id, lang, kind, date, chunks, title in cells:
+            out.print(f"[bold]{doc_id}[/]", no_wrap=True, overflow="ignore", crop=False)
+            out.print(f"  {lang} · {kind} · {date} · {chunks} chunks · {title}")
+        return
     t = Table()
     for col in ("doc_id", "language", "type", "date", "chunks", "title"):
-        t.add_column(col, justify="right" if col == "chunks" else "left")
-    for r in rows:
-        t.add_row(*(escape(str(r[c] if r[c] is not None else "–")) for c in ("doc_id", "language", "type", "date", "chunks", "title")))
-    out = console if console.is_terminal else Console(highlight=False, width=PIPED_WIDTH)  # piped: whole doc ids
+        if col == "doc_id":  # never cut: the other columns fold instead
+            t.add_column(col, no_wrap=True, min_width=widest)
+        else:
+            t.add_column(col, justify="right" if col == "chunks" else "left", overflow="fold")
+    for row in cells:
+        t.add_row(*row)
     out.print(t)
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
+import sys
 import zipfile
 from importlib.metadata import version
 
@@ -229,3 +231,17 @@ def test_config_shows_values_and_where_they_came_from(tmp_path):
     row = next(line for line in r.stdout.splitlines() if "chroma.url" in line)
     assert "http://127.0.0.1:9" in row and "env ASSISTANT_CHROMA_URL" in row
     assert "set (not shown)" in r.stdout
+
+
+def test_index_list_never_cuts_a_doc_id_in_a_narrow_terminal(seed_settings):
+    import pexpect
+
+    env = dict(os.environ, COLUMNS="70", TERM="xterm")
+    child = pexpect.spawn(sys.executable, ["-m", "assistant", "index", "list", "--index", str(seed_settings.index_dir)],
+                          env=env, encoding="utf-8", timeout=120, dimensions=(40, 70), cwd=str(ROOT))
+    child.expect(pexpect.EOF)
+    screen = re.sub(r"\x1b\[[0-9;]*m", "", child.before)
+    ids = ["da-2010-11-30-pressemeddelelse-kommuner-styrker-samarbejdet",
+           "sv-1997-09-12-cirkular-1997-145-frivilligt-socialt-arbete"]
+    for doc_id in ids:  # whole, on one line, as `index remove` takes it
+        assert any(line.strip() == doc_id for line in screen.splitlines()), screen
