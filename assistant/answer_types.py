@@ -14,7 +14,9 @@ _NUMBER = re.compile(r"\d+(?:[.,:/-]\d+)*")
 _TYPE_CUES: dict[str, re.Pattern] = {
     "quantity": re.compile(
         r"\b(hvor (meget|mange|stor|store)|hur (mycket|många|stor|stort|stora)|how (much|many|large|big)|"
-        r"beløb\w*|belopp\w*|amount|andel\w*|procent|percent|antal\w*)\b", re.I),
+        r"beløb\w*|belopp\w*|amount|andel\w*|procent|percent|antal\w*|"
+        r"hvad koste[rt]?|vad kosta[rdt]?|what does \w+(?: \w+){0,4} cost|how much does|pris(?:en)? på|priset på|price of)\b",
+        re.I),
     "date": re.compile(
         r"\b(hvornår|när|when|dato|datum|date[ds]?|hvilket år|vilket år|what year|which year|senest|frist|deadline)\b", re.I),
     "person": re.compile(

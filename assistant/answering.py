@@ -28,7 +28,7 @@ from .calibration import answer_model
 from .chunking import sentence_spans, whole_sentences
 from .document_lines import byline_block, header_fields, signature_block
 from .errors import QuestionError
-from .evidence import features
+from .evidence import content_terms, features
 from .injection import is_instruction
 from .language import (
     STOPWORDS,
@@ -462,6 +462,8 @@ class Answerer:
         types = answer_types(query) if "types" not in RULES_OFF else set()
         if types and not best.typed:
             return f"no passage states the {'/'.join(sorted(types))} asked for"
+        if types and "subject" not in RULES_OFF and not _about_subject(query, best, doc_text):
+            return f"no passage that speaks of what the question asks about states the {'/'.join(sorted(types))} asked for"
         names = [n for n in _names(query) if n.lower() not in _GENERIC_NAMES] if types else []
         named = _naming(names, {h.chunk.doc_id for h in top}, doc_text)
         if named and best.hit.chunk.doc_id not in named:
@@ -568,6 +570,28 @@ def _unknown_names(question: str, hits: list[Hit]) -> list[str]:
         if next(iter(nordic_keys(word)), "~")[1:] not in keys:
             out.append(word)
     return out
+
+
+def _about_subject(question: str, best: _Sentence, doc_text: Callable[[str], str]) -> bool:
+    """Whether the sentence, or the paragraph and heading it stands under, holds a content word of the question.
+
+    A sentence that only holds the kind of fact asked for (an amount, a date) answers for the question's subject
+    only where it speaks of it: "Den samlede udgift til renoveringen er 12,5 mio. kr." under "Punkt 5: Renovering
+    af Nørre Skole" does not say what a footbridge under item 4 costs. Word overlap says little across languages,
+    so a passage in another language than the question's, a signature and a header field always pass.
+    """
+    lang = best.hit.chunk.language or "da"
+    if best.authored or _field_kind(best.text) or lang != detect_language(question) or best.matched:
+        return True
+    text = doc_text(best.hit.chunk.doc_id) or best.hit.chunk.text
+    start = text.rfind("\n\n", 0, best.start)
+    head = text.rfind("\n\n", 0, max(0, start))  # the paragraph before: a heading when it is one short line
+    before = text[head + 2 if head >= 0 else 0 : max(0, start)].strip()
+    end = text.find("\n\n", best.end)
+    window = text[start + 2 if start >= 0 else 0 : end if end >= 0 else len(text)]
+    if before and "\n" not in before and len(before.split()) <= 12:
+        window = before + "\n" + window
+    return bool(content_terms(question, lang) & match_terms(window, lang))
 
 
 def _flatten(text: str) -> str:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
-RULES = ("types", "names", "years", "signatures", "fields", "vetoes")
+RULES = ("types", "names", "years", "subject", "signatures", "fields", "vetoes")
 FULL_INDEX = OUT / "regeringen-full-index"
 
 

@@ -165,3 +165,20 @@ def test_eval_hold_out_gold_reports_refusal_and_answer_scores(tmp_path):
         assert row["answerable"] or not row["correct"]
     bad = run_cli("eval", "--dataset", str(data), "--hold-out-gold", "1.5", "--json")
     assert bad.returncode == 2 and "fraction" in bad.stderr
+
+
+def test_a_fact_from_another_agenda_item_does_not_answer_for_the_subject_asked_about(tmp_path):
+    minutes = (
+        "Referat af byrådsmødet 12. marts 2024\n\n"
+        "Punkt 4: Ny gangbro over Gudenåen\n"
+        "Teknik- og Miljøudvalget har drøftet en ny gangbro over Gudenåen ved Vestergade. Broen skal forbinde "
+        "stisystemet på begge sider af åen og gøre det lettere for skolebørn at komme sikkert over.\n\n"
+        "Punkt 5: Renovering af Nørre Skole\n"
+        "Byrådet godkendte renoveringen af Nørre Skole. Den samlede udgift til renoveringen er 12,5 mio. kr., som "
+        "finansieres af anlægsbudgettet for 2024. Arbejdet begynder i sommerferien.\n"
+    )
+    with answerer_over({"referat.txt": minutes}, tmp_path) as (answerer, _):
+        bridge = answerer.ask("Hvad koster den nye gangbro over Gudenåen?")
+        assert bridge.refused and "12,5" not in bridge.answer, bridge.answer  # the minutes give no price for it
+        school = answerer.ask("Hvor meget koster renoveringen af Nørre Skole?")
+        assert not school.refused and "12,5 mio. kr." in school.citations[0].quote
