@@ -31,6 +31,10 @@ app = typer.Typer(
 )
 index_app = typer.Typer(help="Inspect and maintain the index.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
+history_app = typer.Typer(help=(
+    "Past questions and their answers: every `ask` is logged unless ASSISTANT_HISTORY=off.\n\n"
+    "Example: `assistant history -n 5` · `assistant history -q \"§ 18\" --json` · `assistant history show 12`"))
+app.add_typer(history_app, name="history")
 
 IndexOpt = typer.Option(None, "--index", help="Index folder (default: ./index, or $ASSISTANT_INDEX).", show_default=False)
 JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of tables.")
@@ -180,10 +184,27 @@ def ask(
             answer = answerer.ask(question, filters=filters, k=k)
     if getattr(answer, "warning", None):
         render.warning(answer.warning)
+    _log_ask(settings, answer, filters)
     if as_json:
         render.print_json(answer.to_json())
     else:
         render.answer(answer)
+
+
+def _log_ask(settings: Settings, answer, filters) -> None:
+    """Add the answer to the history log (unless logging is off); a log that cannot be written only warns."""
+    if not settings.history:
+        return
+    from .history import History, default_history_db
+
+    try:
+        log = History(settings.history_db or default_history_db())
+        try:
+            log.record(answer, {k: v for k, v in vars(filters).items() if v}, str(settings.index_dir))
+        finally:
+            log.close()
+    except Exception as exc:  # noqa: BLE001 - the answer was given; the log is secondary
+        render.warning(f"the question was not logged in the history: {exc}")
 
 
 @app.command()
@@ -464,6 +485,76 @@ def config_cmd(index: Optional[Path] = IndexOpt, chroma_url: Optional[str] = Chr
         render.print_json(report)
     else:
         render.config_report(report)
+
+
+def _history(settings: Settings):
+    from .history import History, default_history_db
+
+    return History(settings.history_db or default_history_db())
+
+
+@history_app.callback(invoke_without_command=True)
+@handle_errors
+def history_list(
+    ctx: typer.Context,
+    n: int = typer.Option(20, "-n", min=1, help="How many entries, newest first."),
+    query: Optional[str] = typer.Option(None, "-q", "--query", help="Only entries whose question or answer holds this text."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """List past questions, newest first (`show ID` for one, `clear` to empty the log).
+
+    Example: `assistant history -n 5` · `assistant history -q "§ 18" --json` · `assistant history show 12`
+    """
+    if ctx.invoked_subcommand:
+        return
+    log = _history(load_settings())
+    try:
+        entries = log.entries(n, query)
+    finally:
+        log.close()
+    if as_json:
+        render.print_json({"entries": entries})
+    else:
+        render.history_entries(entries)
+
+
+@history_app.command("show")
+@handle_errors
+def history_show(entry_id: int = typer.Argument(..., help="The entry's id, as `assistant history` lists it."),
+                 as_json: bool = JsonOpt) -> None:
+    """One past question with its answer and citations.
+
+    Example: `assistant history show 12`
+    """
+    log = _history(load_settings())
+    try:
+        entry = log.get(entry_id)
+    finally:
+        log.close()
+    if entry is None:
+        raise AssistantError(f"history has no entry {entry_id}", exit_code=2)
+    if as_json:
+        render.print_json(entry)
+    else:
+        render.history_entry(entry)
+
+
+@history_app.command("clear")
+@handle_errors
+def history_clear(as_json: bool = JsonOpt) -> None:
+    """Delete every logged question and answer.
+
+    Example: `assistant history clear`
+    """
+    log = _history(load_settings())
+    try:
+        n = log.clear()
+    finally:
+        log.close()
+    if as_json:
+        render.print_json({"cleared": n})
+    else:
+        render.info(f"cleared {n} entries from the history")
 
 
 def _stdin_lines():

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import AssistantError
+from .history import history_enabled
 
 DEFAULT_MODEL = "multilingual-e5-small"
 DEFAULT_INDEX = "index"
@@ -58,6 +59,8 @@ class Settings:
     chroma_url: str | None = None
     chat_db: Path | None = None
     llm: LLMSettings = LLMSettings()
+    history: bool = True  # log every `ask` (assistant history); ASSISTANT_HISTORY=off / [history] enabled = false
+    history_db: Path | None = None
 
     def with_overrides(self, **kw: object) -> Settings:
         """A copy with the given non-None values replaced."""
@@ -102,6 +105,8 @@ def load_settings(path: Path | None = None) -> Settings:
         stream=bool(llm.get("stream", True)),
     )
     chat_db = env.get("ASSISTANT_CHAT_DB") or chat.get("db")
+    hist = data.get("history", {})
+    history_db = env.get("ASSISTANT_HISTORY_DB") or hist.get("db")
     return Settings(
         index_dir=Path(env.get("ASSISTANT_INDEX") or index.get("path", DEFAULT_INDEX)),
         embed_model=str(env.get("ASSISTANT_EMBED_MODEL") or emb.get("model", DEFAULT_MODEL)),
@@ -109,4 +114,6 @@ def load_settings(path: Path | None = None) -> Settings:
         chroma_url=env.get("ASSISTANT_CHROMA_URL") or chroma.get("url"),
         chat_db=Path(chat_db) if chat_db else None,
         llm=llm_settings,
+        history=history_enabled(hist.get("enabled", True)),
+        history_db=Path(history_db) if history_db else None,
     )

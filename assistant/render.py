@@ -447,3 +447,30 @@ def config_report(report: dict) -> None:
         path = escape(e["path"]) + ("" if e["exists"] else " [dim](absent)[/]")
         p.add_row(escape(e["name"]), path, escape(e["access"]), escape(e["source"]))
     out.print(p)
+
+
+def history_entries(entries: list[dict]) -> None:
+    """Past questions as a table, newest first."""
+    if not entries:
+        info("the history is empty")
+        return
+    t = Table()
+    for col in ("id", "time", "question", "answer"):
+        t.add_column(col, no_wrap=col in ("id", "time"), overflow="fold")
+    for e in entries:
+        answer = ("(refused) " if e["refused"] else "") + _short(e["answer"], 160)
+        t.add_row(str(e["id"]), e["time"].replace("T", " ")[:19], escape(e["question"]), escape(answer))
+    console.print(t)
+
+
+def history_entry(e: dict) -> None:
+    """One past question with its answer and sources."""
+    console.print(f"[dim]#{e['id']} · {e['time']} · {escape(e['index'] or '')}[/]")
+    console.print(f"[bold]{escape(e['question'])}[/]")
+    console.print(escape(e["answer"]) if not e["refused"] else f"[bold yellow]{escape(e['answer'])}[/]")
+    if e.get("refusal_reason"):
+        console.print(f"[dim]({escape(e['refusal_reason'])})[/]")
+    for c in e.get("citations", []):
+        page = f", p. {c['page']}" if c.get("page") else ""
+        console.print(f"  [bold cyan][{c['n']}][/] {escape(c['title'])} ({escape(c['source'])}{page})")
+        console.print(f"      “{escape(' '.join(c['quote'].split()))}”")

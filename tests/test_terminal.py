@@ -245,3 +245,23 @@ def test_index_list_never_cuts_a_doc_id_in_a_narrow_terminal(seed_settings):
            "sv-1997-09-12-cirkular-1997-145-frivilligt-socialt-arbete"]
     for doc_id in ids:  # whole, on one line, as `index remove` takes it
         assert any(line.strip() == doc_id for line in screen.splitlines()), screen
+
+
+def test_history_logs_every_ask_and_lists_searches_shows_and_clears(seed_settings, tmp_path):
+    env = {"ASSISTANT_HISTORY_DB": str(tmp_path / "history.sqlite")}
+    index = ["--index", str(seed_settings.index_dir)]
+    assert run_cli("ask", *index, Q_2009, env=env).returncode == 0
+    assert run_cli("ask", *index, "--lang", "da", "Hvad koster et klippekort til bussen i Odense?", env=env).returncode == 0
+    assert run_cli("ask", *index, "Hvad er § 18?", env={**env, "ASSISTANT_HISTORY": "off"}).returncode == 0
+    entries = json.loads(run_cli("history", "--json", env=env).stdout)["entries"]
+    assert [e["question"] for e in entries] == ["Hvad koster et klippekort til bussen i Odense?", Q_2009]  # newest first
+    assert entries[0]["refused"] and entries[0]["filters"] == {"lang": "da"}
+    assert "144,7" in entries[1]["answer"] and entries[1]["citations"][0]["quote"] and entries[1]["time"]
+    found = json.loads(run_cli("history", "-q", "144,7", "--json", env=env).stdout)["entries"]
+    assert [e["id"] for e in found] == [entries[1]["id"]]
+    shown = run_cli("history", "show", str(entries[1]["id"]), env=env)
+    assert Q_2009 in shown.stdout and "144,7" in shown.stdout
+    missing = run_cli("history", "show", "999", "--json", env=env)
+    assert missing.returncode == 2 and json.loads(missing.stdout)["error"]["code"] == 2
+    assert json.loads(run_cli("history", "clear", "--json", env=env).stdout) == {"cleared": 2}
+    assert json.loads(run_cli("history", "--json", env=env).stdout) == {"entries": []}
