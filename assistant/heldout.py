@@ -102,17 +102,20 @@ def evaluate_answers(
             for i, q in enumerate(qs):
                 rel = {d: v for d, v in qrels[q["_id"]].items() if v > 0}
                 t0 = time.perf_counter()
-                hits = retriever.search(q["text"], k=10, mode=mode)
+                hits = retriever.search(q["text"], k=10, mode=mode)  # what `ask` reads (as evaluate_questions does)
                 answer = answerer.compose(q["text"], detect_language(q["text"]), hits[:8])
                 dt = time.perf_counter() - t0
-                ranked = [slug_to_id.get(d, d) for d in dict.fromkeys(h.chunk.doc_id for h in hits)][:10]
+                # ranked as evaluate_dataset ranks: 30 chunks, so that ten documents are there to score at most 3 a document
+                deep = retriever.search(q["text"], k=30, mode=mode)
+                ranked = [slug_to_id.get(d, d) for d in dict.fromkeys(h.chunk.doc_id for h in deep)][:10]
                 cited_all = [slug_to_id.get(c.doc_id) for c in answer.citations]
                 cited = cited_all[0] if cited_all else None
                 candidate = slug_to_id.get(answer.candidate_doc) if answer.candidate_doc else None
                 row = {
                     "id": q["_id"], "question": q["text"], "answerable": any(d not in held for d in rel),
                     "refused": answer.refused, "refusal_reason": answer.refusal_reason,
-                    "cited": cited, "correct": cited in rel, "any_gold": any(c in rel for c in cited_all), "candidate": candidate, "candidate_gold": candidate in rel,
+                    "cited": cited, "correct": cited in rel, "any_gold": any(c in rel for c in cited_all),
+                    "candidate": candidate, "candidate_gold": candidate in rel,
                     "label": answer.label_key(), "confidence": round(answer.confidence, 4),
                     "answer": answer.answer[:300], "latency_ms": round(dt * 1000, 1), "top": ranked[:3],
                     "features": answer.evidence,
