@@ -31,12 +31,10 @@ from .errors import QuestionError
 from .evidence import content_terms, features
 from .injection import is_instruction
 from .language import (
-    STOPWORDS,
     detect_language,
     match_terms,
     nordic_keys,
     query_languages,
-    raw_tokens,
 )
 from .loading import page_at
 from .prompts import labels
@@ -68,11 +66,6 @@ AUTHOR_BONUS = 1.0  # "who signed / wrote" is answered by the signature or bylin
 
 
 _BULLET = re.compile(r"\s*(?:[-–•*▪●◦]|\d{1,3}[.)])\s")
-_QUESTION_WORDS = frozenset(
-    "hvad hvor hvordan hvilke hvilken hvilket hvem hvorfor hvornår hvor meget mange "
-    "vad hur vilka vilken vilket vem varför när mycket många "
-    "what how which who why when much many does did do is are was were".split()
-)
 
 
 @dataclass
@@ -165,11 +158,6 @@ class _Sentence:
     typed: bool = False
     matched: frozenset[str] = frozenset()  # the question's content terms the sentence holds
     authored: bool = False  # a document's signature or byline
-
-
-def _content_terms(question: str, lang: str) -> set[str]:
-    words = " ".join(w for w in raw_tokens(question) if w not in _QUESTION_WORDS and w not in STOPWORDS.get(lang, ()))
-    return match_terms(words, lang)
 
 
 def compound_match(term: str, terms: set[str]) -> float:
@@ -306,15 +294,15 @@ class Answerer:
         coverage = self._score(query, sents, doc_text)
         best = max(sents, key=lambda s: s.score) if sents else None
         model = answer_model()
+        qlang = detect_language(query)
         evidence: dict[str, float] = {}
         confidence = answerable = 0.0
         if best is not None:
             kw = self.retriever.index.keyword
-            evidence = features(query, detect_language(query), best, sents, hits, kw, kw.vocab,
-                                self.retriever.dense_stats)
+            evidence = features(query, qlang, best, sents, hits, kw, kw.vocab, self.retriever.dense_stats)
             confidence, answerable = model.probability(evidence), model.answerable(evidence)
         reason = self._refusal_reason(query, best, top, doc_text)
-        cross = best is not None and best.hit.chunk.language != detect_language(query)
+        cross = best is not None and best.hit.chunk.language != qlang
         if reason is None and cross and evidence.get("dense_top", 0.0) < CROSS_LINGUAL_DENSE:
             reason = f"the passages in another language are not close enough to the question ({evidence['dense_top']:.2f})"
         elif reason is None and not cross and answerable < model.refuse_below:
@@ -374,8 +362,8 @@ class Answerer:
         for s in sents:
             lang = s.hit.chunk.language or "da"
             if lang not in by_lang:
-                by_lang[lang] = _content_terms(question, lang).union(
-                    *(_content_terms(question, ql) for ql in query_languages(question))
+                by_lang[lang] = content_terms(question, lang).union(
+                    *(content_terms(question, ql) for ql in query_languages(question))
                 )
             sent_terms.append(match_terms(s.text, lang))
         n = len(sents)
@@ -500,8 +488,7 @@ class Answerer:
                 continue
             if per_chunk.get(s.hit.chunk.id, 0) >= 2:
                 continue
-            near = any(s.hit.chunk.id == c.hit.chunk.id for c in chosen)
-            if not near and not s.matched - best.matched:
+            if not per_chunk.get(s.hit.chunk.id) and not s.matched - best.matched:
                 continue  # another passage adds to the answer only with a part of the question the best lacks
             chosen.append(s)
             per_chunk[s.hit.chunk.id] = per_chunk.get(s.hit.chunk.id, 0) + 1

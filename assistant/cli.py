@@ -198,11 +198,8 @@ def _log_ask(settings: Settings, answer, filters) -> None:
     from .history import History, default_history_db
 
     try:
-        log = History(settings.history_db or default_history_db())
-        try:
+        with History(settings.history_db or default_history_db()) as log:
             log.record(answer, {k: v for k, v in vars(filters).items() if v}, str(settings.index_dir))
-        finally:
-            log.close()
     except Exception as exc:  # noqa: BLE001 - the answer was given; the log is secondary
         render.warning(f"the question was not logged in the history: {exc}")
 
@@ -507,11 +504,8 @@ def history_list(
     """
     if ctx.invoked_subcommand:
         return
-    log = _history(load_settings())
-    try:
+    with _history(load_settings()) as log:
         entries = log.entries(n, query)
-    finally:
-        log.close()
     if as_json:
         render.print_json({"entries": entries})
     else:
@@ -526,11 +520,8 @@ def history_show(entry_id: int = typer.Argument(..., help="The entry's id, as `a
 
     Example: `assistant history show 12`
     """
-    log = _history(load_settings())
-    try:
+    with _history(load_settings()) as log:
         entry = log.get(entry_id)
-    finally:
-        log.close()
     if entry is None:
         raise AssistantError(f"history has no entry {entry_id}", exit_code=2)
     if as_json:
@@ -546,11 +537,8 @@ def history_clear(as_json: bool = JsonOpt) -> None:
 
     Example: `assistant history clear`
     """
-    log = _history(load_settings())
-    try:
+    with _history(load_settings()) as log:
         n = log.clear()
-    finally:
-        log.close()
     if as_json:
         render.print_json({"cleared": n})
     else:

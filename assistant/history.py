@@ -61,6 +61,12 @@ class History:
         """Close the database."""
         self.db.close()
 
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def record(self, answer, filters: dict | None, index_path: str) -> int:
         """Log one answer (an `Answer` or its JSON object); returns its id."""
         data = answer.to_json() if hasattr(answer, "to_json") else dict(answer)

@@ -146,13 +146,14 @@ ANALYZER_VERSION = "3"
 def raw_tokens(text: str) -> list[str]:
     """Lower-cased word, number and identifier tokens, with the parts of joined identifiers."""
     out: list[str] = []
-    if "nr" in text or "tlf" in text.lower() or "tel" in text.lower() or "tfn" in text.lower():
+    low = text.lower()
+    if "nr" in text or "tlf" in low or "tel" in low or "tfn" in low:
         for rx, repl in _ABBREVIATIONS:
             text = rx.sub(repl, text)
-    low = text.lower()
+        low = text.lower()
     if "sec" in low or "par" in low or "pgf" in low:
-        text = _SECTION.sub(lambda m: f"{m.group(0)} §{m.group(1)} ", text)
-    for m in _TOKEN.finditer(text.lower()):
+        low = _SECTION.sub(lambda m: f"{m.group(0)} §{m.group(1)} ", low)
+    for m in _TOKEN.finditer(low):
         tok = m.group(0)
         if tok.startswith("§"):
             out.append("§" + tok[1:].strip())

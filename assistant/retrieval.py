@@ -212,8 +212,7 @@ class Retriever:
     def dense(self, question: str, k: int, docs: list[str] | None = None) -> list[tuple[str, float]]:
         """Nearest chunks by cosine similarity of e5 vectors, less a share of each chunk's hubness (with their similarity)."""
         found = self.index.vectors.query(self.query_vector(question), k, docs, HUB_WEIGHT)
-        mirror = self.index.vectors.mirror()
-        stats = getattr(mirror, "last_stats", None) if mirror is not None else None
+        stats = self.index.vectors.last_stats
         if stats is None and len(found) > 2:  # no exact search (a Chroma server): the candidates' spread
             sims = np.array([s for _, s in found])
             stats = (float(sims.mean()), float(sims.std()))

@@ -494,6 +494,8 @@ class VectorStore:
         self._col = None
         # Set by Index: returns the dense mirror when it matches the manifest (local mode), else None.
         self.mirror: Callable[[], DenseMirror | None] = lambda: None
+        # The last query's mean and spread of cosines over the whole index (exact search only), else None.
+        self.last_stats: tuple[float, float] | None = None
 
     def _client(self):
         os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -628,8 +630,11 @@ class VectorStore:
         otherwise, and always in server mode, Chroma's HNSW index.
         """
         mirror = self.mirror()
+        self.last_stats = None
         if mirror is not None:
-            return mirror.query(vector, k, doc_ids, hub_weight)
+            found = mirror.query(vector, k, doc_ids, hub_weight)
+            self.last_stats = mirror.last_stats
+            return found
         where = None
         if doc_ids is not None:
             if not doc_ids:
@@ -1029,6 +1034,7 @@ class DenseMirror:
         self.vectors = vectors
         self.doc_of_row = doc_of_row
         self.hub = hub if hub is not None else np.zeros(len(self.ids), dtype=np.float32)
+        self.last_stats: tuple[float, float] | None = None  # set by query: mean and spread of its cosines
         self.hub_drift: int | None = meta.get("hub_drift") if hub is not None else None  # None: no hubness saved
         self._row: dict[str, int] | None = None
         self._doc_no: dict[str, int] | None = None

@@ -81,11 +81,15 @@ EN_POSITIVE = [
 ]
 
 
+def by_language(da: list[str], sv: list[str], en: list[str]) -> list:
+    """The sentences of the three languages as parameters with ids da0, sv0, en0 …"""
+    return [pytest.param(s, id=f"{lang}{i}") for lang, group in (("da", da), ("sv", sv), ("en", en))
+            for i, s in enumerate(group)]
+
+
 @pytest.mark.parametrize(
     "sentence",
-    [pytest.param(s, id=f"da{i}") for i, s in enumerate(DA_POSITIVE)]
-    + [pytest.param(s, id=f"sv{i}") for i, s in enumerate(SV_POSITIVE)]
-    + [pytest.param(s, id=f"en{i}") for i, s in enumerate(EN_POSITIVE)],
+    by_language(DA_POSITIVE, SV_POSITIVE, EN_POSITIVE),
 )
 def test_planted_commands_are_instructions(sentence):
     assert is_instruction(sentence)
@@ -163,9 +167,7 @@ EN_NEGATIVE = [
 
 @pytest.mark.parametrize(
     "sentence",
-    [pytest.param(s, id=f"da{i}") for i, s in enumerate(DA_NEGATIVE)]
-    + [pytest.param(s, id=f"sv{i}") for i, s in enumerate(SV_NEGATIVE)]
-    + [pytest.param(s, id=f"en{i}") for i, s in enumerate(EN_NEGATIVE)],
+    by_language(DA_NEGATIVE, SV_NEGATIVE, EN_NEGATIVE),
 )
 def test_policy_prose_is_not_an_instruction(sentence):
     assert not is_instruction(sentence)
