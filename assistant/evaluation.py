@@ -290,6 +290,16 @@ def load_beir(directory: Path, split: str = "test") -> tuple[list[dict], list[di
     return corpus, queries, qrels
 
 
+def document_ranking(ranked: list[str], rel: dict[str, int]) -> dict[str, float]:
+    """recall@1/5/10, MRR and nDCG@10 of a ranked list of document ids against graded judgements."""
+    flags = [rel.get(d, 0) > 0 for d in ranked]
+    n_rel = sum(1 for v in rel.values() if v > 0)
+    out = {f"recall@{k}": recall_at(flags, n_rel, k) for k in K_VALUES}
+    out["mrr"] = mrr(flags)
+    out["ndcg@10"] = ndcg_at([float(rel.get(d, 0)) for d in ranked], [float(v) for v in rel.values()])
+    return out
+
+
 def ingest_corpus(directory: Path, corpus: list[dict], held: set[str], docs_dir: Path, target: Settings) -> Settings:
     """Write a BEIR corpus (less the held-out documents) as text files in docs_dir and ingest them into target."""
     from .ingestion import ingest
@@ -338,12 +348,8 @@ def evaluate_dataset(
                 hits = retriever.search(q["text"], k=30, mode=mode)
                 dt = time.perf_counter() - t0
                 ranked = [slug_to_id.get(d, d) for d in dict.fromkeys(h.chunk.doc_id for h in hits)][:10]
-                rel = qrels[q["_id"]]
-                n_rel = sum(1 for v in rel.values() if v > 0)
                 row = {"id": q["_id"], "latency_ms": round(dt * 1000, 1), "top": ranked[:3]}
-                row.update({f"recall@{k}": recall_at([rel.get(d, 0) > 0 for d in ranked], n_rel, k) for k in K_VALUES})
-                row["mrr"] = mrr([rel.get(d, 0) > 0 for d in ranked])
-                row["ndcg@10"] = ndcg_at([float(rel.get(d, 0)) for d in ranked], [float(v) for v in rel.values()])
+                row.update(document_ranking(ranked, qrels[q["_id"]]))
                 rows.append(row)
                 if progress:
                     progress(i + 1, len(qs))

@@ -12,7 +12,7 @@ from pathlib import Path
 from .answering import Answerer
 from .config import Settings
 from .errors import AssistantError
-from .evaluation import K_VALUES, ingest_corpus, load_beir, mrr, ndcg_at, percentile, recall_at
+from .evaluation import document_ranking, ingest_corpus, load_beir, percentile
 from .language import detect_language
 from .retrieval import Retriever
 from .stores import Index
@@ -120,12 +120,8 @@ def evaluate_answers(
                     "answer": answer.answer[:300], "latency_ms": round(dt * 1000, 1), "top": ranked[:3],
                     "features": answer.evidence,
                 }
-                if row["answerable"]:
-                    n_rel = sum(1 for d in rel if d not in held)
-                    flags = [d in rel for d in ranked]
-                    row.update({f"recall@{k}": recall_at(flags, n_rel, k) for k in K_VALUES})
-                    row["mrr"] = mrr(flags)
-                    row["ndcg@10"] = ndcg_at([float(rel.get(d, 0)) for d in ranked], [float(v) for d, v in rel.items() if d not in held])
+                if row["answerable"]:  # against the gold documents still in the index
+                    row.update(document_ranking(ranked, {d: v for d, v in rel.items() if d not in held}))
                 rows.append(row)
                 if progress:
                     progress(i + 1, len(qs))
