@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from .prompts import labels
 
@@ -44,6 +45,49 @@ def usage_error(exc) -> None:
         rich_utils.rich_format_error(exc)
     except ImportError:  # pragma: no cover - Typer without rich
         exc.show()
+
+
+def line_breaks(plain: str, first: int, rest: int) -> list[tuple[int, int]]:
+    """(start, end) of each line when `plain` is wrapped to `first` columns, then `rest`: at spaces; a word
+    longer than a line (a path) breaks after its last '/', '-' or '_' that fits, or folds when it has none."""
+    lines: list[tuple[int, int]] = []
+    start, width, n = 0, max(1, first), len(plain)
+    while n - start > width:
+        seg = plain[start : start + width + 1]
+        cut = seg.rfind(" ")
+        if cut > 0 and seg[:cut].strip():
+            end, nxt = start + cut, start + cut
+            while nxt < n and plain[nxt] == " ":
+                nxt += 1
+            while end > start and plain[end - 1] == " ":
+                end -= 1
+        else:
+            seg = plain[start : start + width]
+            c = max(seg.rfind("/"), seg.rfind("-"), seg.rfind("_"))
+            end = nxt = start + (c + 1 if c > len(seg) - len(seg.lstrip()) else width)
+        lines.append((start, end))
+        start, width = nxt, max(1, rest)
+    lines.append((start, n))
+    return lines
+
+
+def wrapped(markup: str | Text, indent: int | None = None) -> None:
+    """Print on a terminal wrapped at word boundaries to its width, continuation lines indented by `indent`
+    (by default as far as the first line is).
+
+    Piped output stays one line per item (scripts and `grep` see whole lines).
+    """
+    text = Text.from_markup(markup) if isinstance(markup, str) else markup
+    if not console.is_terminal:
+        console.print(text, soft_wrap=True)
+        return
+    width = max(20, console.width)
+    if indent is None:
+        indent = len(text.plain) - len(text.plain.lstrip(" "))
+    indent = min(indent, width // 2)
+    for i, (a, b) in enumerate(line_breaks(text.plain, width, width - indent)):
+        line = text[a:b]
+        console.print(Text(" " * indent) + line if i else line, soft_wrap=True)
 
 
 def hint(message: str) -> None:
@@ -122,17 +166,17 @@ def answer(ans) -> None:
         if ans.see_also:
             console.print(f"\n[bold]{lab['see_also']}:[/]")
             for c in ans.see_also:
-                console.print(f"  [dim]-[/] {escape(_where(c, lab))}")
-                console.print(f"    [dim]{escape(_short(c.quote, 240))}[/]")
+                wrapped(f"  [dim]-[/] {escape(_where(c, lab))}", indent=4)
+                wrapped(f"    [dim]{escape(_short(c.quote, 240))}[/]")
         return
-    console.print(escape(ans.answer))
+    wrapped(escape(ans.answer))
     if ans.unsupported:
         console.print(f"[dim]({len(ans.unsupported)} unsupported sentence(s) removed)[/]")
     console.print(f"[dim]{lab['coverage']}: {ans.coverage_label()}[/]")
     console.print(f"\n[bold]{lab['sources']}:[/]")
     for c in ans.citations:
-        console.print(f"  [bold cyan][{c.n}][/] {escape(_where(c, lab))}")
-        console.print(f"      “{escape(' '.join(c.quote.split()))}”")
+        wrapped(f"  [bold cyan][{c.n}][/] {escape(_where(c, lab))}", indent=6)
+        wrapped(f"      “{escape(' '.join(c.quote.split()))}”", indent=7)
 
 
 def _short(text: str, n: int) -> str:
@@ -330,7 +374,7 @@ class ChatView:
             if self.echo:
                 console.print(f"[bold]» {escape(reply.answer.question)}[/]")
             for note in reply.notes:
-                console.print(f"[dim]{escape(note)}[/]")
+                wrapped(f"[dim]{escape(note)}[/]")
             answer(reply.answer)
             console.print()
         elif kind in ("sources", "open"):
@@ -338,10 +382,11 @@ class ChatView:
             for p in reply.passages:
                 page = f", {lab['page']} {p.page}" if p.page else ""
                 ns = "".join(f"[{n}]" for n, _, _ in p.marks) or f"[{p.n}]"
-                console.print(f"[bold cyan]{escape(ns)}[/] [bold]{escape(p.title)}[/] [dim]({escape(p.source)}{page}, {p.start}–{p.end})[/]")
+                wrapped(f"[bold cyan]{escape(ns)}[/] [bold]{escape(p.title)}[/] [dim]({escape(p.source)}{page}, {p.start}–{p.end})[/]", indent=4)
                 if kind == "open" and p.start > 0:
                     console.print("[dim]…[/]")
-                console.print(_passage_text(p, console.is_terminal))
+                for para in _passage_text(p, console.is_terminal).split("\n"):
+                    wrapped(para)
                 if kind == "open":
                     console.print("[dim]…[/]")
                 console.print()
@@ -405,7 +450,7 @@ def chat_banner(chat, resumed=None) -> None:
         console.print(f"[dim]resumed session {resumed.id} ({resumed.turns} turn(s)): {escape(resumed.title)}[/]")
     mode = "LLM" if chat.llm else "extractive"
     filt = chat.filters.describe() if chat.filters.active() else "none"
-    console.print(f"[dim]Policy assistant chat · {mode} answers · filters: {escape(filt)} · /help for commands, Ctrl-D to leave[/]")
+    wrapped(f"[dim]Policy assistant chat · {mode} answers · filters: {escape(filt)} · /help for commands, Ctrl-D to leave[/]")
 
 
 def chat_sessions(sessions) -> None:

@@ -252,7 +252,7 @@ def test_terminal_session_end_to_end(seed_settings, tmp_path):
         child.expect("›")
         child.sendline("/sources")
         child.expect(re.escape("Ny national strategi for civilsamfundet") + ansi + " " + ansi + r"\(corpus/")
-        child.expect("Strategien er et led i regeringens indsats")  # the passage in full, not just the quote
+        child.expect(r"Strategien er et led i regeringens\s+indsats")  # the passage in full (wrapped), not just the quote
         child.expect("›")
         child.sendline("/filter lang=sv")
         child.expect("filters:" + ansi + " lang=sv")

@@ -265,3 +265,70 @@ def test_history_logs_every_ask_and_lists_searches_shows_and_clears(seed_setting
     assert missing.returncode == 2 and json.loads(missing.stdout)["error"]["code"] == 2
     assert json.loads(run_cli("history", "clear", "--json", env=env).stdout) == {"cleared": 2}
     assert json.loads(run_cli("history", "--json", env=env).stdout) == {"entries": []}
+
+
+def _screen(args: list[str], cols: int, env: dict | None = None, send: str | None = None) -> str:
+    """What a real pseudo-terminal `cols` wide shows for `assistant ARGS` (colour codes removed)."""
+    import pexpect
+
+    e = dict(os.environ, COLUMNS=str(cols), TERM="xterm", **(env or {}))
+    child = pexpect.spawn(sys.executable, ["-m", "assistant", *args], env=e, encoding="utf-8", timeout=180,
+                          dimensions=(200, cols), cwd=str(ROOT))
+    if send is not None:
+        child.expect("›")  # the prompt: typed lines are not echoed before the banner
+        child.send(send)
+    child.expect(pexpect.EOF)
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", child.before).replace("\r", "")
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+def _assert_wrapped_on_word_boundaries(screen: str, piped: str, cols: int) -> None:
+    lines = [line for line in screen.splitlines() if line.strip()]
+    assert all(len(line) <= cols for line in lines), [line for line in lines if len(line) > cols]
+    # Every word the piped output has is on the screen whole, except paths broken after a '/', '-' or '_'.
+    shown = screen.split()
+    glued = " ".join(shown)
+    for word in _words(piped):
+        if word in shown:
+            continue
+        parts = re.split(r"(?<=[/_-])", word)
+        assert len(parts) > 1 and all(p in glued for p in parts), f"{word!r} was cut mid-word:\n{screen}"
+    # Continuation lines are indented under their item: no source line or quote starts at column 0.
+    for line in lines:
+        if line.startswith(("“", "(")):
+            raise AssertionError(f"a continuation line is not indented: {line!r}\n{screen}")
+
+
+def test_ask_wraps_answers_sources_and_quotes_on_word_boundaries(seed_settings):
+    cols = 52
+    args = ["ask", Q_2009, "--index", str(seed_settings.index_dir)]
+    screen = _screen(args, cols)
+    piped = run_cli(*args).stdout
+    assert "144,7 millioner" in screen
+    assert len(piped.splitlines()) < len(screen.splitlines())  # piped output is not wrapped
+    _assert_wrapped_on_word_boundaries(screen, piped, cols)
+    quote = next(i for i, line in enumerate(screen.splitlines()) if line.lstrip().startswith("“"))
+    assert screen.splitlines()[quote + 1].startswith(" " * 7)  # the quote's next line hangs under its text
+
+
+def test_see_also_after_a_refusal_wraps_on_word_boundaries(seed_settings):
+    cols = 50
+    args = ["ask", "Hvad siger dokumenterne om havstigning i Grønland?", "--index", str(seed_settings.index_dir)]
+    screen = _screen(args, cols)
+    piped = run_cli(*args).stdout
+    assert "Det fremgår ikke af dokumenterne." in screen and "Se også:" in screen
+    _assert_wrapped_on_word_boundaries(screen, piped, cols)
+
+
+def test_chat_sources_wrap_on_word_boundaries(seed_settings, tmp_path):
+    cols = 56
+    args = ["chat", "--index", str(seed_settings.index_dir)]
+    screen = _screen(args, cols, env=_chat_env(tmp_path), send=f"{Q_2009}\n/sources\n/exit\n")
+    assert "144,7 millioner" in screen
+    piped = run_cli(*args, env=_chat_env(tmp_path / "piped"), input=f"{Q_2009}\n/sources\n").stdout
+    screen = "\n".join(line for line in screen.splitlines() if "›" not in line)  # not the typed input
+    piped = "\n".join(line for line in piped.splitlines() if not line.startswith("»"))  # the echoed question
+    _assert_wrapped_on_word_boundaries(screen, piped.replace("⟦", "").replace("⟧", ""), cols)
