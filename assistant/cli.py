@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Optional
@@ -14,7 +17,7 @@ import typer
 
 from . import render
 from .config import Settings, load_settings
-from .errors import EXIT_PARTIAL, AssistantError
+from .errors import EXIT_INTERRUPTED, EXIT_PARTIAL, AssistantError
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
@@ -75,9 +78,29 @@ def handle_errors(fn: Callable) -> Callable:
         except AssistantError as exc:
             raise _fail(str(exc), exc.exit_code, as_json) from None
         except KeyboardInterrupt:
-            raise _fail("interrupted", 130, as_json) from None
+            raise _fail("interrupted", EXIT_INTERRUPTED, as_json) from None
 
     return wrapper
+
+
+@contextmanager
+def _first_interrupt_stops() -> Iterator[Callable[[], bool]]:
+    """The first Ctrl-C asks a long job to stop at its next safe point (yields the check); a second stops at once."""
+    asked = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield asked.is_set
+        return
+
+    def on_interrupt(signum, frame):
+        if asked.is_set():
+            raise KeyboardInterrupt
+        asked.set()
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield asked.is_set
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _package_version() -> str:
@@ -142,12 +165,16 @@ def ingest(
 
     settings = _settings(index, chroma_url)
     targets = paths or [Path("corpus")]
-    with render.ingest_progress(enabled=not as_json) as progress:
-        report = run_ingest(targets, settings, full=full, progress=progress)
+    with render.ingest_progress(enabled=not as_json) as progress, _first_interrupt_stops() as stop:
+        report = run_ingest(targets, settings, full=full, progress=progress, stop=stop)
     if as_json:
         render.print_json(report.to_json())
     else:
         render.ingest_summary(report, settings.index_dir)
+    if report.interrupted:
+        render.error(f"interrupted: kept {report.added + report.updated} finished document(s) "
+                     f"({report.chunks} chunks); {report.remaining} file(s) left: run the same ingest again to go on")
+        raise typer.Exit(EXIT_INTERRUPTED)
     if report.failed:
         raise typer.Exit(EXIT_PARTIAL)
 

@@ -9,6 +9,7 @@ EXIT_USAGE = 2  # bad arguments (Typer/click uses 2 as well)
 EXIT_PARTIAL = 3  # ingest finished, but some files failed
 EXIT_NO_INDEX = 4  # the index is missing, empty or built with another model
 EXIT_LOCKED = 5  # another ingest holds the index lock
+EXIT_INTERRUPTED = 130  # Ctrl-C: a long ingest keeps the documents it finished
 
 
 class AssistantError(Exception):

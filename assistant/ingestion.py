@@ -2,9 +2,14 @@
 
 Crash safety: vectors are written to Chroma first (a chunk's id is its document id plus a hash of
 its title and text, so an unchanged chunk keeps its vector and a re-run finds the vectors a killed
-run already wrote); prepared documents wait in temporary tables; then every manifest change of the
-run is committed in ONE SQLite transaction. Readers only trust chunk ids the manifest knows, so a
-kill at any moment leaves the index as it was before the run or as it is after it.
+run already wrote); prepared documents wait in temporary tables; then the manifest changes are
+committed in ONE SQLite transaction. Readers only trust chunk ids the manifest knows, so a kill at any
+moment leaves the index as it was before that commit or as it is after it.
+
+A long run commits its finished documents in batches (every COMMIT_DOCUMENTS documents or
+COMMIT_SECONDS seconds), each batch one such transaction, and commits what it finished when asked to
+stop (`stop()`, Ctrl-C in the CLI): an interrupted or killed ingest keeps its finished batches and the
+next run goes on from there. Removals of files that left are committed with the last batch.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ from .loading import (
 from .stores import DENSE_DIR, KEYWORD_DIR, ChunkRecord, DocumentRecord, Index, KeywordIndex, date_key, is_date, now_iso
 
 EMBED_BATCH = 32
+COMMIT_DOCUMENTS = 500  # a long ingest commits its finished documents this often ...
+COMMIT_SECONDS = 180.0  # ... or after this many seconds, whichever comes first
 PENDING_META = "vectors_pending"  # "1" while Chroma may hold vectors the manifest no longer (or not yet) knows
 UPSERT_BATCH = 1024  # vectors written to Chroma per call
 FLUSH_SECONDS = 5.0  # ... or sooner, when embedding is slow
@@ -48,6 +55,9 @@ SHINGLE_WORDS = 5
 SHINGLE_MAX_CHARS = 2_000_000  # near-duplicate detection reads the first 2 million characters
 MINHASH_PERMS = 64
 LSH_BANDS, LSH_ROWS = 16, 4  # MINHASH_PERMS = LSH_BANDS * LSH_ROWS
+# progress(phase, done, total): "check" (files hashed), "load" (documents read, chunked and embedded;
+# total known), "embed" (chunks so far, total 0), and steps without a count (0, 0): "commit", "refresh"
+# (keyword index and dense mirror), "cleanup" (old vectors), "stopping" (asked to stop).
 Progress = Callable[[str, int, int], None]
 
 
@@ -69,6 +79,9 @@ class IngestReport:
     total_documents: int = 0
     total_chunks: int = 0
     seconds: float = 0.0
+    commits: int = 0  # atomic commits this run made (a long run commits its finished documents in batches)
+    interrupted: bool = False  # stopped early: what it finished is kept, `remaining` files wait for the next run
+    remaining: int = 0
 
     def to_json(self) -> dict:
         """The JSON object of the CLI contract (plus a few extra keys)."""
@@ -303,6 +316,9 @@ class _Run:
         # A run that wrote vectors and did not finish leaves this mark: the next run then compares every
         # vector in Chroma with the manifest. Otherwise only this run's old and new chunk ids are checked.
         self.sweep_all = full or self.m.get_meta(PENDING_META) != "0"  # no mark yet: sweep once
+        self.replaced: set[str] = set()  # chunk ids whose documents this run's commits replaced or removed
+        self.since_commit = 0  # documents finished since the last commit
+        self.last_commit = time.monotonic()
 
 
 def ingest(
@@ -310,10 +326,15 @@ def ingest(
     settings: Settings,
     full: bool = False,
     progress: Progress | None = None,
+    stop: Callable[[], bool] | None = None,
+    commit_documents: int = COMMIT_DOCUMENTS,
+    commit_seconds: float = COMMIT_SECONDS,
 ) -> IngestReport:
     """Bring the index in step with the given files and folders; only what changed is embedded.
 
     `full` reloads, re-chunks and re-embeds every file and drops documents that are not among them.
+    Finished documents are committed every `commit_documents` documents or `commit_seconds` seconds;
+    when `stop()` turns true the run commits what it finished and returns with `interrupted` set.
     """
     t0 = time.perf_counter()
     report = IngestReport()
@@ -332,48 +353,16 @@ def ingest(
             report.failed = failed
             pending, removed_docs, removed_aliases = _plan(run, files, folders)
             run.m.start_staging()
-            _prepare_all(run, pending)
-            _embed_buffered(run)
-            _flush(run)
-            _fault("after-vectors")
-            changed = bool(
-                run.staged or removed_docs or removed_aliases or run.new_aliases or run.docs_to_remove
-                or run.aliases_to_remove or run.backfill
-            )
-            replaced: set[str] = set()
-            if changed:
-                near = _near_duplicates(run)
-                m = run.m
-                replaced = m.chunk_ids_replaced([*(d.doc_id for d in removed_docs), *run.docs_to_remove])
-                written, since = m.staged_doc_ids(), m.generation  # what the keyword index must re-read
-                with m.transaction():
-                    for doc_id in [*(d.doc_id for d in removed_docs), *run.docs_to_remove]:
-                        m.remove_document(doc_id)
-                    for path in [*(a["path"] for a in removed_aliases), *run.aliases_to_remove]:
-                        m.remove_alias(path)
-                    m.commit_staged()
-                    for doc_id, th, sig in run.backfill:
-                        m.put_fingerprint(doc_id, th, sig)
-                    for a in run.new_aliases:
-                        m.put_alias(a["path"], a["source"], a["doc_id"], a["content_hash"])
-                    for a, b, sim in near:
-                        m.put_near_duplicate(a, b, sim)
-                    if run.staged and index.model is None:
-                        m.set_meta("model", model_name)
-                        m.set_meta("dim", get_embedder(settings.embed_model, settings.embed_runtime).dim)
-                    m.set_meta("generation", m.generation + 1)
-                    m.set_meta("last_ingest", now_iso())
-                    m.set_meta("schema", 1)
-                    if replaced:  # their vectors go after the commit: a kill in between must not forget them
-                        m.set_meta(PENDING_META, "1")
-                    _fault("in-commit")
+            done = _prepare_all(run, pending, stop, commit_documents, commit_seconds)
+            if done < len(pending):
+                report.interrupted, report.remaining = True, len(pending) - done
+                removed_docs, removed_aliases = [], []  # left for the next run, with the files not read yet
+            if _commit(run, removed_docs, removed_aliases):
                 report.removed = len(removed_docs) + len(removed_aliases)
-                _fault("after-commit")
-                index.refresh_derived(written, since)
-                _fault("after-refresh")
-            elif _keyword_lags(index) or _hubness_missing(index):
+            elif not report.commits and (_keyword_lags(index) or _hubness_missing(index)):
                 index.refresh_derived()  # a previous run was killed between its commit and this step, or older files
-            _collect_garbage(index, None if run.sweep_all else replaced | run.written)
+            _step(run, "cleanup")
+            _collect_garbage(index, None if run.sweep_all else run.replaced | run.written)
             if index.manifest.get_meta(PENDING_META) != "0":
                 index.manifest.set_meta(PENDING_META, "0")
     finally:
@@ -381,6 +370,65 @@ def ingest(
         index.close()
     report.seconds = round(time.perf_counter() - t0, 3)
     return report
+
+
+def _step(run: _Run, phase: str) -> None:
+    if run.progress:
+        run.progress(phase, 0, 0)
+
+
+def _commit(run: _Run, removed_docs: Sequence[DocumentRecord] = (), removed_aliases: Sequence[dict] = ()) -> bool:
+    """Commit the finished (staged) documents, and these removals, in one transaction; False when nothing changed.
+
+    The vectors go to Chroma first; then the manifest changes at once; then the keyword index and the
+    dense mirror follow the new generation. The stage is emptied for the next batch.
+    """
+    index, m = run.index, run.m
+    _embed_buffered(run)
+    _flush(run)
+    _fault("after-vectors")
+    if not (run.staged or removed_docs or removed_aliases or run.new_aliases or run.docs_to_remove
+            or run.aliases_to_remove or run.backfill):
+        return False
+    _step(run, "commit")
+    near = _near_duplicates(run)
+    gone = [*(d.doc_id for d in removed_docs), *run.docs_to_remove]
+    replaced = m.chunk_ids_replaced(gone)
+    written, since = m.staged_doc_ids(), m.generation  # what the keyword index must re-read
+    with m.transaction():
+        for doc_id in gone:
+            m.remove_document(doc_id)
+        for path in [*(a["path"] for a in removed_aliases), *run.aliases_to_remove]:
+            m.remove_alias(path)
+        m.commit_staged()
+        for doc_id, th, sig in run.backfill:
+            m.put_fingerprint(doc_id, th, sig)
+        for a in run.new_aliases:
+            m.put_alias(a["path"], a["source"], a["doc_id"], a["content_hash"])
+        for a, b, sim in near:
+            m.put_near_duplicate(a, b, sim)
+        if run.staged and index.model is None:
+            m.set_meta("model", run.model_name)
+            m.set_meta("dim", get_embedder(run.spec, run.runtime).dim)
+        m.set_meta("generation", m.generation + 1)
+        m.set_meta("last_ingest", now_iso())
+        m.set_meta("schema", 1)
+        if replaced:  # their vectors go after the commit: a kill in between must not forget them
+            m.set_meta(PENDING_META, "1")
+        _fault("in-commit")
+    run.report.commits += 1
+    run.replaced |= replaced
+    # The next batch starts from here: what was committed is now a stable document like any other.
+    m.start_staging()
+    run.stable_sigs.update(run.new_sigs)
+    run.new_sigs, run.new_aliases, run.backfill = [], [], []
+    run.docs_to_remove, run.aliases_to_remove = [], []
+    run.staged, run.since_commit, run.last_commit = 0, 0, time.monotonic()
+    _fault("after-commit")
+    _step(run, "refresh")
+    index.refresh_derived(written, since)
+    _fault("after-refresh")
+    return True
 
 
 def _plan(run: _Run, files: list[Path], folders: list[Path]) -> tuple[list[_Pending], list[DocumentRecord], list[dict]]:
@@ -392,7 +440,9 @@ def _plan(run: _Run, files: list[Path], folders: list[Path]) -> tuple[list[_Pend
     pending: list[_Pending] = []
     kept_aliases: list[tuple[_Pending, dict]] = []
     seen: set[str] = set()
-    for fp in files:
+    for i, fp in enumerate(files):
+        if run.progress and i % 50 == 0:
+            run.progress("check", i, len(files))
         source = _display_source(fp)
         seen.add(str(fp))
         if fp.parent not in sidecars:
@@ -417,6 +467,8 @@ def _plan(run: _Run, files: list[Path], folders: list[Path]) -> tuple[list[_Pend
             kept_aliases.append((p, alias))
         else:
             pending.append(p)
+    if run.progress and files:
+        run.progress("check", len(files), len(files))
     failed_paths = {f["path"] for f in report.failed}
 
     def gone(path: str) -> bool:
@@ -532,9 +584,18 @@ def _fail(run: _Run, p: _Pending, reason: str) -> None:
         run.holders.setdefault(run.old_fps[p.existing.doc_id][0], (p.existing.doc_id, p.existing.source))
 
 
-def _prepare_all(run: _Run, pending: list[_Pending]) -> None:
-    """Load, dedupe, chunk and embed each pending file in turn; stage it for the commit."""
+def _prepare_all(
+    run: _Run, pending: list[_Pending], stop: Callable[[], bool] | None = None,
+    commit_documents: int = COMMIT_DOCUMENTS, commit_seconds: float = COMMIT_SECONDS,
+) -> int:
+    """Load, dedupe, chunk and embed each pending file in turn, staging it; commit in batches; returns how many were done.
+
+    Stops early (before the next file) when `stop()` is true; what was staged is committed by the caller.
+    """
     for n, p in enumerate(pending):
+        if stop is not None and stop():
+            _step(run, "stopping")
+            return n
         if run.progress:
             run.progress("load", n, len(pending))
         try:
@@ -544,7 +605,7 @@ def _prepare_all(run: _Run, pending: list[_Pending]) -> None:
             _fail(run, p, _reason(exc, p.source, p.path))
             continue
         except Exception as exc:  # a parser bug must not stop the other files
-            _fail(run, p, " ".join(f"unreadable ({type(exc).__name__}: {exc})".split())[:200])
+            _fail(run, p, " ".join(f"could not be read: the reader for this file type failed ({exc})".split())[:200])
             continue
         p.content_hash = file_hash(data, _meta_bytes(p.meta))
         size = len(data)
@@ -554,10 +615,16 @@ def _prepare_all(run: _Run, pending: list[_Pending]) -> None:
         own_id = p.existing.doc_id if p.existing else None
         if holder is not None and holder[0] != own_id:
             _stage_alias(run, p, holder)
-            continue
-        _stage_document(run, p, loaded, th, size)
+        else:
+            _stage_document(run, p, loaded, th, size)
+        run.since_commit += 1
+        if run.since_commit >= commit_documents or time.monotonic() - run.last_commit >= commit_seconds:
+            _commit(run)
+            if run.progress:
+                run.progress("load", n + 1, len(pending))
     if run.progress and pending:
         run.progress("load", len(pending), len(pending))
+    return len(pending)
 
 
 def _stage_alias(run: _Run, p: _Pending, holder: tuple[str, str]) -> None:
@@ -656,6 +723,8 @@ def _embed_buffered(run: _Run) -> None:
             texts[cid] = text
     if texts:
         todo = list(dict.fromkeys(texts.values()))
+        if not run.report.embedded:
+            _step(run, "model")  # the first call loads the model (a second or two)
         fresh = dict(zip(todo, get_embedder(run.spec, run.runtime).embed_passages(todo)))
         run.report.embedded += len(todo)
         for cid, t in texts.items():

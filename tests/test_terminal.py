@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import zipfile
 from importlib.metadata import version
@@ -46,6 +47,27 @@ def test_completion_script_is_printed_and_completes_commands_and_options():
     assert r.returncode == 0 and r.stdout.split() == ["ingest", "index"]
     r = run_cli(env={"_ASSISTANT_COMPLETE": "complete_bash", "COMP_WORDS": "assistant ask --la", "COMP_CWORD": "2"})
     assert r.stdout.split() == ["--lang"]
+
+
+def test_completion_works_in_a_real_bash(tmp_path):
+    """The printed script, sourced by bash, completes `assistant in<TAB>` and `assistant ask --la<TAB>`."""
+    bash = shutil.which("bash")
+    bindir = os.path.dirname(sys.executable)
+    if not bash or not os.path.exists(os.path.join(bindir, "assistant")):
+        pytest.skip("needs bash and the installed `assistant` command")
+    r = run_cli("--show-completion", "bash", env={"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"})
+    script = tmp_path / "assistant-completion.bash"
+    script.write_text(r.stdout, encoding="utf-8")
+    probe = (
+        f"source {script}\n"
+        "COMP_WORDS=(assistant in); COMP_CWORD=1; _assistant_completion assistant; echo \"1:${COMPREPLY[*]}\"\n"
+        "COMP_WORDS=(assistant ask --la); COMP_CWORD=2; _assistant_completion assistant; echo \"2:${COMPREPLY[*]}\"\n"
+    )
+    env = dict(os.environ, PATH=bindir + os.pathsep + os.environ.get("PATH", ""))
+    out = subprocess.run([bash, "--norc", "--noprofile"], input=probe, capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = dict(line.split(":", 1) for line in out.stdout.splitlines() if ":" in line)
+    assert lines["1"].split() == ["ingest", "index"] and lines["2"].split() == ["--lang"], out.stdout
 
 
 # --- 3. the question from standard input ----------------------------------------------------------------
