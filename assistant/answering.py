@@ -22,6 +22,7 @@ from .answer_types import (
     _pinned_numbers,
     _pinned_years,
     answer_types,
+    cell_satisfies,
     satisfies,
 )
 from .calibration import answer_model
@@ -179,6 +180,29 @@ def _name_match(name: str, qterms: set[str], question: str, lang: str) -> int:
     words = [w.lower() for w in re.findall(r"\w+", question)]
     n += sum(1 for a in re.findall(r"(\w{3,})\.", name) if any(w.startswith(a.lower()) and w != a.lower() for w in words))
     return n
+
+
+def _structured_subject(s: _Sentence, question: str, doc_text: Callable[[str], str]) -> bool:
+    """Whether a row or a labelled line that the question names the column or label of is about what it asks.
+
+    The question's other words (those no column name or label holds) must mostly stand in the row's cells, or
+    in the labelled line, its section and the document's title: "budget 2026 for botilbud" is not answered by
+    the row "Hjemmepleje | … | 438,6", nor "hvem stillede forslaget om en svømmehal" by another item's "Stillet af".
+    """
+    lang = s.hit.chunk.language or "da"
+    terms = content_terms(question, lang)
+    if s.header:
+        names = match_terms(" ".join(s.header), lang)
+        own = match_terms(" ".join(_cells(s)) + " " + s.hit.chunk.title, lang)
+    else:
+        label, value = label_of(s.text) or ("", s.text)
+        names = match_terms(label, lang)
+        own = match_terms(f"{value} {section_heading(doc_text(s.hit.chunk.doc_id), s.start)} {s.hit.chunk.title}", lang)
+    keys = {t for t in names if t.startswith("~")}
+    abbreviations = tuple(a.lower() for a in re.findall(r"(\w{3,})\.", " ".join(s.header or [])))  # "Afd."
+    rest = {t for t in terms - names if not t.startswith("~") and not (match_terms(t, lang) & keys)
+            and not (abbreviations and t.startswith(abbreviations))}
+    return not rest or len(rest & own) / len(rest) > 0.5
 
 
 def _asked_column(s: _Sentence, qterms: set[str], question: str, lang: str) -> int | None:
@@ -450,7 +474,8 @@ class Answerer:
                 s.asked = _asked_column(s, by_lang[lang], question, lang) is not None
             elif label_of(s.text) and "labels" not in RULES_OFF:
                 s.asked = _name_match(label_of(s.text)[0], by_lang[lang], question, lang) > 0
-            s.typed = bool(types) and (s.asked or any(satisfies(t, s.text, question) for t in types))
+            s.typed = bool(types) and (s.asked or any(satisfies(t, s.text, question) for t in types)
+                                       or bool(s.header) and any(cell_satisfies(t, c) for t in types for c in _cells(s)))
         # Sentence vectors cost most of `ask`'s time, so only where they pay: the few best same-language
         # sentences (paraphrases: "formålet" ~ "hvordan man … inddrager"), and more where words cannot do
         # the matching, in passages in another language than the question's.
@@ -514,6 +539,8 @@ class Answerer:
         if "vetoes" in RULES_OFF:
             return None
         types = answer_types(query) if "types" not in RULES_OFF else set()
+        if best.asked and "subject" not in RULES_OFF and not _structured_subject(best, query, doc_text):
+            return "no row or labelled line about what the question asks about"
         if types and not best.typed:
             return f"no passage states the {'/'.join(sorted(types))} asked for"
         if types and "subject" not in RULES_OFF and not _about_subject(query, best, doc_text):
