@@ -101,6 +101,18 @@ def cell_satisfies(kind: str, cell: str) -> bool:
     return kind == "date" and _CELL_DATE.fullmatch(cell.strip()) is not None
 
 
+def loosely_satisfies(kind: str, value: str) -> bool:
+    """Whether a labelled line's value can be the kind of answer asked for: a name for who, a number for how much.
+
+    Looser than satisfies: the label already says what the value is ("Godkendt af: Direktionen").
+    """
+    if kind in ("person", "organisation"):
+        return re.search(r"\b[A-ZÆØÅÄÖ][^\W\d_]+", value) is not None
+    if kind == "date":
+        return bool(re.search(r"\d", value) or _CELL_DATE.search(value))
+    return re.search(r"\d", value) is not None
+
+
 def satisfies(kind: str, sentence: str, question: str) -> bool:
     """True when a sentence holds an answer of that kind that the question does not already give."""
     roles = _asked_roles(question) if kind == "person" else []

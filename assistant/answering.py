@@ -23,6 +23,7 @@ from .answer_types import (
     _pinned_years,
     answer_types,
     cell_satisfies,
+    loosely_satisfies,
     satisfies,
 )
 from .calibration import answer_model
@@ -68,6 +69,8 @@ AUTHOR_BONUS = 1.0  # "who signed / wrote" is answered by the signature or bylin
 
 
 _BULLET = re.compile(r"\s*(?:[-–•*▪●◦]|\d{1,3}[.)])\s")
+# a label that names a number ("Cirkulärnr", "Journalnummer", "Dnr"): its line answers only a question for a number
+_IDENTIFIER_LABEL = re.compile(r"(?:nr|nummer|number|no)\.?$", re.I)
 
 
 @dataclass
@@ -185,9 +188,11 @@ def _name_match(name: str, qterms: set[str], question: str, lang: str) -> int:
 def _structured_subject(s: _Sentence, question: str, doc_text: Callable[[str], str]) -> bool:
     """Whether a row or a labelled line that the question names the column or label of is about what it asks.
 
-    The question's other words (those no column name or label holds) must mostly stand in the row's cells, or
-    in the labelled line, its section and the document's title: "budget 2026 for botilbud" is not answered by
-    the row "Hjemmepleje | … | 438,6", nor "hvem stillede forslaget om en svømmehal" by another item's "Stillet af".
+    The question's other words (those no column name or label holds) must stand in the row's cells (more than
+    half of them: cells are terse names, the question's verbs are not in them), or in the labelled line, its
+    section heading, the document's title (all but one in four: that is a wider context). So "budget 2026 for
+    botilbud" is not answered by the row "Hjemmepleje | … | 438,6", nor "hvem stillede forslaget om en
+    svømmehal" by another agenda item's "Stillet af".
     """
     lang = s.hit.chunk.language or "da"
     terms = content_terms(question, lang)
@@ -195,14 +200,21 @@ def _structured_subject(s: _Sentence, question: str, doc_text: Callable[[str], s
         names = match_terms(" ".join(s.header), lang)
         own = match_terms(" ".join(_cells(s)) + " " + s.hit.chunk.title, lang)
     else:
+        text = doc_text(s.hit.chunk.doc_id)
+        if _field_kind(s.text):
+            return True  # a letter's "Handläggare:", "J.nr." speak of the whole document
         label, value = label_of(s.text) or ("", s.text)
         names = match_terms(label, lang)
-        own = match_terms(f"{value} {section_heading(doc_text(s.hit.chunk.doc_id), s.start)} {s.hit.chunk.title}", lang)
+        fields = header_fields(text)
+        head = text[: fields[-1][1]] if any(a == s.start for a, _ in fields) else ""  # a letter's header: its top lines
+        own = match_terms(f"{value} {section_heading(text, s.start)} {s.hit.chunk.title} {head}", lang)
     keys = {t for t in names if t.startswith("~")}
     abbreviations = tuple(a.lower() for a in re.findall(r"(\w{3,})\.", " ".join(s.header or [])))  # "Afd."
     rest = {t for t in terms - names if not t.startswith("~") and not (match_terms(t, lang) & keys)
             and not (abbreviations and t.startswith(abbreviations))}
-    return not rest or len(rest & own) / len(rest) > 0.5
+    if s.header:
+        return not rest or len(rest & own) / len(rest) > 0.5
+    return len(rest - own) <= len(rest) // 4
 
 
 def _asked_column(s: _Sentence, qterms: set[str], question: str, lang: str) -> int | None:
@@ -473,7 +485,10 @@ class Answerer:
             if s.header:
                 s.asked = _asked_column(s, by_lang[lang], question, lang) is not None
             elif label_of(s.text) and "labels" not in RULES_OFF:
-                s.asked = _name_match(label_of(s.text)[0], by_lang[lang], question, lang) > 0
+                label, value = label_of(s.text)
+                s.asked = (_name_match(label, by_lang[lang], question, lang) > 0
+                           and (not types or any(loosely_satisfies(t, value) for t in types))
+                           and (not _IDENTIFIER_LABEL.search(label) or "identifier" in types))
             s.typed = bool(types) and (s.asked or any(satisfies(t, s.text, question) for t in types)
                                        or bool(s.header) and any(cell_satisfies(t, c) for t in types for c in _cells(s)))
         # Sentence vectors cost most of `ask`'s time, so only where they pay: the few best same-language

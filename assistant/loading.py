@@ -15,7 +15,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from .errors import LoadError
-from .ocr import INSTALL_HINT
+from .ocr import INSTALL_HINT, ocr_languages
 from .tables import Table, format_row, page_tables
 from .titles import first_title_line, junk_metadata_title, largest_text, repeated_header
 
@@ -420,6 +420,8 @@ def _load_pdf(data: bytes, name: str) -> LoadedDocument:
     if ocr_pages and not sized:
         sized = ocr_pages[min(ocr_pages)]
     if not any(p.strip() for p in pages):
+        if ocr_languages():
+            raise LoadError(f"{name}: PDF has no text layer, and OCR found no text on its pages")
         raise LoadError(f"{name}: PDF has no text layer (a scan) and no OCR engine is installed to read it "
                         f"(Debian/Ubuntu: {INSTALL_HINT})")
     info = str(info_title).strip() if info_title else ""
