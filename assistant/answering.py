@@ -65,6 +65,7 @@ MAX_SENTENCES = 3
 LABEL_WORDS = 4  # a line of at most this many words ending in ":" is quoted with the line it introduces
 AUTHOR_DOCS = 2  # ... in the best-ranked documents
 FIELD_BONUS = 0.5  # a header field whose label the question names ("sagsbehandler" ~ "Handläggare:")
+SUBJECT_CHARS = 8  # a question's word this long names what it is about ("legeplads", "botilbud"), not what it asks
 AUTHOR_BONUS = 1.0  # "who signed / wrote" is answered by the signature or byline, not by a sentence naming someone
 
 
@@ -188,14 +189,13 @@ def _name_match(name: str, qterms: set[str], question: str, lang: str) -> int:
 def _structured_subject(s: _Sentence, question: str, doc_text: Callable[[str], str]) -> bool:
     """Whether a row or a labelled line that the question names the column or label of is about what it asks.
 
-    The question's other words (those no column name or label holds) must stand in the row's cells (more than
-    half of them: cells are terse names, the question's verbs are not in them), or in the labelled line, its
-    section heading, the document's title (all but one in four: that is a wider context). So "budget 2026 for
-    botilbud" is not answered by the row "Hjemmepleje | … | 438,6", nor "hvem stillede forslaget om en
-    svømmehal" by another agenda item's "Stillet af".
+    The question's long words (SUBJECT_CHARS letters or more: the compounds and names that say what it is about,
+    not its verbs) other than the column or label names must mostly stand in the row's cells, or in the labelled
+    line, its section heading or the document's title. So "budget 2026 for handicapområdets botilbud" is not
+    answered by the row "Hjemmepleje | … | 438,6", nor "hvem stillede forslaget om en ny svømmehal" by another
+    agenda item's "Stillet af".
     """
     lang = s.hit.chunk.language or "da"
-    terms = content_terms(question, lang)
     if s.header:
         names = match_terms(" ".join(s.header), lang)
         own = match_terms(" ".join(_cells(s)) + " " + s.hit.chunk.title, lang)
@@ -208,13 +208,11 @@ def _structured_subject(s: _Sentence, question: str, doc_text: Callable[[str], s
         fields = header_fields(text)
         head = text[: fields[-1][1]] if any(a == s.start for a, _ in fields) else ""  # a letter's header: its top lines
         own = match_terms(f"{value} {section_heading(text, s.start)} {s.hit.chunk.title} {head}", lang)
-    keys = {t for t in names if t.startswith("~")}
     abbreviations = tuple(a.lower() for a in re.findall(r"(\w{3,})\.", " ".join(s.header or [])))  # "Afd."
-    rest = {t for t in terms - names if not t.startswith("~") and not (match_terms(t, lang) & keys)
-            and not (abbreviations and t.startswith(abbreviations))}
-    if s.header:
-        return not rest or len(rest & own) / len(rest) > 0.5
-    return len(rest - own) <= len(rest) // 4
+    subject = [match_terms(w, lang) for w in re.findall(rf"[^\W\d_]{{{SUBJECT_CHARS},}}", question)
+               if not w.lower().startswith(abbreviations or ("\0",))]
+    subject = [t for t in subject if t and not t & names]
+    return not subject or sum(bool(t & own) for t in subject) / len(subject) > 0.5
 
 
 def _asked_column(s: _Sentence, qterms: set[str], question: str, lang: str) -> int | None:

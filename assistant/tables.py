@@ -70,8 +70,8 @@ def row_header(text: str, pos: int) -> list[str] | None:
     """The header cells of the table row holding offset pos: its table's first row; None if no row or no header.
 
     The table is the run of row lines with as many cells above it; blank lines and up to PAGE_GAP_LINES other
-    lines (a page's running header and footer) may come between two of its rows. A first row that holds a
-    number only in some cell is data, not a header.
+    lines (a page's running header and footer) may come between two of its rows. A first row with a cell that
+    is a number (other than a year) is data, not a header.
     """
     lines = _lines(text, pos, -1)
     start, end = next(lines)
@@ -95,8 +95,8 @@ def row_header(text: str, pos: int) -> list[str] | None:
             break
     head = text[first[0] : first[1]]
     names = [head[a:b] for a, b in row_cells(head) or []]
-    if any(re.fullmatch(r"[\d.,:%\s/–-]+(?:kr\.?|mio\.?)?", c) for c in names if c):
-        return None
+    if any(re.fullmatch(r"[\d.,:%\s/–-]+(?:kr\.?|mio\.?)?", c) and not re.fullmatch(r"(?:19|20)\d\d", c) for c in names if c):
+        return None  # a number is data; a year heads a column ("Projekt | 2026 | 2027")
     return names
 
 

@@ -19,7 +19,7 @@ _ROUTING = re.compile(r"^(?:til|fra|to|from|att|cc|kopi|kopia|mottagare|modtager
                       re.I)
 _ADDRESS = re.compile(
     r"^(?:[\w.'-]+ ){0,3}[\w.'-]*(?:vej|gade|vænge|allé|alle|plads|torv|stræde|gatan|vägen|väg|gata|torget|plan|"
-    r"boks|box)\s+\d+\w?\b.{0,20}$|^(?:DK-|SE-|S-)?\d{3} ?\d{1,2} [A-ZÆØÅÄÖ]\w+|^\d{4} [A-ZÆØÅ]\w+", re.I)
+    r"boks|box)\s+\d{1,3}[a-zA-Z]?(?![\d-])\b.{0,20}$|^(?:DK-|SE-|S-)?\d{3} ?\d{1,2} [A-ZÆØÅÄÖ]\w+|^\d{4} [A-ZÆØÅ]\w+", re.I)
 
 
 def junk_metadata_title(title: str | None) -> bool:

@@ -178,3 +178,15 @@ def test_without_an_ocr_engine_a_scan_says_how_to_install_one(tmp_path, monkeypa
     with pytest.raises(LoadError) as err:
         load_document(tmp_path / "scan.pdf")
     assert "no text layer" in str(err.value) and "apt-get install tesseract-ocr" in str(err.value)
+
+
+def test_titles_are_never_routing_lines_addresses_or_converter_defaults():
+    from assistant.titles import first_title_line, junk_metadata_title, largest_text, repeated_header
+
+    assert junk_metadata_title("Microsoft Word - Dokument3") and junk_metadata_title("bilag_4.docx")
+    assert not junk_metadata_title("Budgetnotat 2026 – Ældre og Handicap")
+    assert first_title_line("Til: Udvalget\nTorvegade 12\n4000 Nordby\nInvesteringsplan 2026-2029") == "Investeringsplan 2026-2029"
+    assert largest_text([("Nordby Kommune", 9.0), ("Referat af byrådsmøde", 18.0), ("28. oktober 2025", 18.0),
+                         ("Mødested: Rådhuset, Byrådssalen og mere tekst her", 10.0)]) == "Referat af byrådsmøde 28. oktober 2025"
+    assert repeated_header(["Sager på vej 2025\nTil: Udvalget\nTekst", "Sager på vej 2025\nMere", "Sager på vej 2025\nSlut"]) \
+        == "Sager på vej 2025"

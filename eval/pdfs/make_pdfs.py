@@ -342,10 +342,113 @@ def avgifter_docx(out: Path) -> None:
     d.save(str(out / "avgifter-aldreomsorg-2026.docx"))
 
 
+# --- a second held-out set (split test2), written after the rules were chosen on dev and run once on test ---
+
+EMNER = [  # Emne, Ansvarlig enhed, Udvalgsmøde
+    ("Ny skolestruktur i Sydby", "Skoleafdelingen", "Januar 2026"),
+    ("Evaluering af sommerskolen 2025", "Fritid og Ungdom", "December"),
+    ("Kvalitetsrapport for dagtilbud", "Dagtilbud", "Februar 2026"),
+    ("Inklusionsstrategi 2026-2030", "PPR", "Marts 2026"),
+    ("Budgetopfølgning pr. 31. oktober", "Økonomi", "December"),
+    ("Takster for SFO og klub 2026", "Fritid og Ungdom", "November"),
+    ("Mad i skolen, forsøgsordning", "Skoleafdelingen", "April 2026"),
+    ("Ungdomsskolens lokaler", "Fritid og Ungdom", "Maj 2026"),
+    ("Sprogscreening af 3-årige", "Dagtilbud", "Januar 2026"),
+    ("Fravær i folkeskolen, status", "Skoleafdelingen", "Februar 2026"),
+    ("Forebyggende indsats for udsatte familier", "Familieafdelingen", "Marts 2026"),
+    ("Plejefamilier, rekruttering", "Familieafdelingen", "April 2026"),
+    ("Legepladsernes sikkerhed", "Dagtilbud", "Juni 2026"),
+    ("Kapacitet i vuggestuer i Nordby", "Dagtilbud", "Marts 2026"),
+    ("Elevråd og demokrati i skolen", "Skoleafdelingen", "Maj 2026"),
+    ("Ungeråd, årsberetning", "Fritid og Ungdom", "Januar 2026"),
+    ("Specialklasser, visitation", "PPR", "Februar 2026"),
+    ("Skolebuskørsel 2026-2027", "Økonomi", "Juni 2026"),
+    ("Lektiecafeer på biblioteket", "Fritid og Ungdom", "August 2026"),
+    ("Trivselsmåling 2025, resultater", "Skoleafdelingen", "Marts 2026"),
+    ("Digital dannelse i indskolingen", "Skoleafdelingen", "September 2026"),
+    ("Naturbørnehave i Vestby", "Dagtilbud", "Oktober 2026"),
+    ("Tosprogede elever, undervisningstilbud", "PPR", "April 2026"),
+    ("Ferielukning i dagtilbud", "Dagtilbud", "November"),
+    ("Musikskolens takster", "Fritid og Ungdom", "December"),
+    ("Modtagelsesklasser, kapacitet", "Skoleafdelingen", "Maj 2026"),
+    ("Overgang fra dagtilbud til skole", "PPR", "Juni 2026"),
+    ("Familiehuset, evaluering", "Familieafdelingen", "Oktober 2026"),
+]
+
+INVESTERINGER = [  # Projekt, 2026, 2027, 2028, 2029 (mio. kr.)
+    ("Renovering af Nordby Skole", "12,0", "18,5", "6,0", "0,0"),
+    ("Cykelstier", "4,0", "4,0", "4,0", "5,5"),
+    ("Ny daginstitution i Vestby", "2,5", "21,0", "14,0", "0,0"),
+    ("Energirenovering af rådhuset", "3,0", "3,0", "2,0", "2,0"),
+    ("Kunstgræsbane ved Sydby Hallen", "0,0", "6,8", "0,0", "0,0"),
+]
+
+
+def emner(out: Path) -> None:
+    pdf = Doc("Kommende sager – Børn og Unge 2026", "Side {n} af {nb}")
+    pdf.set_title("Dokument1")
+    pdf.add_page()
+    pdf.para("Til: Børne- og Ungeudvalget", gap=1)
+    pdf.para("Fra: Forvaltningen for Børn og Unge", gap=5)
+    pdf.para("Listen viser emner, som forvaltningen forventer at forelægge udvalget. Datoerne er vejledende.")
+    pdf.table_rows(("Emne", "Ansvarlig enhed", "Udvalgsmøde"), EMNER, (95, 50, 45), padding=3.5)
+    pdf.output(str(out / "kommende-sager-boern-og-unge-2026.pdf"))
+
+
+PROTOKOLL = [
+    ("§ 141 Ny simhall i Norrby",
+     [("Föredragande", "Lena Ek, ekonomichef"), ("Diarienummer", "KS 2025/188")],
+     "Kommunstyrelsen har låtit utreda en ny simhall vid Norrby idrottsplats. Kostnaden beräknas till 210 miljoner "
+     "kronor och hallen kan stå klar 2029.",
+     "Kommunstyrelsen föreslår kommunfullmäktige att bygga simhallen."),
+    ("§ 142 Försäljning av Tallbacken 3",
+     [("Föredragande", "Johan Nyberg, mark- och exploateringschef")],
+     "Fastigheten Tallbacken 3 har varit till salu sedan våren. Det högsta budet är 4,6 miljoner kronor från "
+     "Norrby Bostäder AB.",
+     "Kommunstyrelsen godkänner försäljningen."),
+    ("§ 143 Val av ny ledamot i krisledningsnämnden",
+     [("Föredragande", "Kommundirektören")],
+     "Efter att Anna Berg har lämnat sitt uppdrag ska en ny ledamot väljas för resten av mandatperioden.",
+     "Kommunstyrelsen väljer Oskar Lind (M) till ledamot."),
+]
+
+
+def protokoll(out: Path) -> None:
+    pdf = Doc("Kommunstyrelsen · Protokoll · 2025-11-12", "Sida {n} av {nb}")
+    pdf.add_page()
+    pdf.para("Protokoll från kommunstyrelsens sammanträde 12 november 2025", size=16, bold=True, gap=4)
+    pdf.para("Plats: Stadshuset, sammanträdesrummet Ekan", gap=1)
+    pdf.para("Justerare: Per Holm (S)", gap=1)
+    pdf.para("Sekreterare: Maja Åberg", gap=5)
+    for title, fields, body, decision in PROTOKOLL:
+        pdf.para(title, size=12, bold=True, gap=2)
+        for label, value in fields:
+            pdf.para(f"{label}: {value}", gap=1)
+        pdf.ln(2)
+        pdf.para(body)
+        pdf.para(f"Beslut: {decision}", gap=6)
+        pdf.add_page()
+    pdf.para("Protokollet justeras den 19 november 2025.")
+    pdf.output(str(out / "protokoll-kommunstyrelsen-2025-11-12.pdf"))
+
+
+def investeringsplan(out: Path) -> None:
+    pdf = Doc(None, "Side {n}")
+    pdf.add_page()
+    pdf.para("Investeringsplan 2026-2029", size=18, bold=True, gap=4)
+    pdf.para("Planen viser de anlægsprojekter, som byrådet har afsat midler til i budgetaftalen. Beløbene er i "
+             "mio. kr. i 2026-priser.")
+    pdf.table_rows(("Projekt", "2026", "2027", "2028", "2029"), INVESTERINGER, (70, 30, 30, 30, 30), borders="NONE")
+    pdf.ln(4)
+    pdf.para("Projekterne følges op i forbindelse med regnskabet.")
+    pdf.output(str(out / "investeringsplan-2026-2029.pdf"))
+
+
 def main() -> None:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("eval/out/pdfs/corpus")
     out.mkdir(parents=True, exist_ok=True)
-    for make in (sager_paa_vej, budgetnotat, referat, nyhedsbrev, verksamhetsplan, scanned, takster_html, avgifter_docx):
+    for make in (sager_paa_vej, budgetnotat, referat, nyhedsbrev, verksamhetsplan, scanned, takster_html, avgifter_docx,
+                 emner, protokoll, investeringsplan):
         make(out)
     print(f"wrote {len(list(out.iterdir()))} documents to {out}")
 
