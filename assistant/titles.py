@@ -74,7 +74,7 @@ def repeated_header(pages: list[str]) -> str | None:
 def first_title_line(text: str) -> str | None:
     """The first line of a text that can be a title (not "Til: …", an address or a page number)."""
     for line in text.split("\n"):
-        s = line.strip().lstrip("#").strip()
+        s = line.strip().lstrip("#").strip()[:MAX_TITLE_CHARS]  # a long first line is cut, as it always was
         if s and title_line(s):
-            return s[:MAX_TITLE_CHARS]
+            return s
     return None
