@@ -178,7 +178,8 @@ def status(s: dict) -> None:
     t.add_row("languages", ", ".join(f"{k}: {v}" for k, v in sorted(s.get("languages", {}).items())))
     t.add_row("types", ", ".join(f"{k}: {v}" for k, v in sorted(s.get("types", {}).items())))
     if s.get("ocr_documents"):
-        t.add_row("ocr", f"{s['ocr_documents']} documents read by OCR (scans)")
+        n = s["ocr_documents"]
+        t.add_row("ocr", f"{n} document{'s' if n != 1 else ''} read by OCR (scanned)")
     if s.get("analyzer") != s.get("analyzer_current"):
         t.add_row("keyword terms", f"[yellow]analyzer {escape(str(s.get('analyzer')))}, current is "
                   f"{escape(str(s.get('analyzer_current')))}: run assistant ingest to re-analyse (nothing is re-embedded)[/]")
