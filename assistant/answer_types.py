@@ -89,6 +89,30 @@ def answer_types(question: str) -> set[str]:
     return types
 
 
+_MONTHS = (r"januar[i]?|februar[i]?|marts|mars|april|maj|juni|juli|august[i]?|september|oktober|november|december|"
+           r"jan|feb|mar|apr|jun|jul|aug|sep|sept|okt|oct|nov|dec")
+# a table cell that is a date by itself: "November", "Januar 2026", "1. kvartal 2026", "Q3 2026", "uge 12"
+_CELL_DATE = re.compile(rf"(?:(?:{_MONTHS})\.?(?: \d{{4}})?|\d\. ?(?:kvartal|halvår|tertial)(?: \d{{4}})?|q[1-4] \d{{4}}|"
+                        rf"(?:uge|vecka|week) \d{{1,2}}(?: \d{{4}})?|(?:foråret|efteråret|våren|hösten) \d{{4}})", re.I)
+
+
+def cell_satisfies(kind: str, cell: str) -> bool:
+    """True when a table cell by itself is an answer of that kind that a sentence would not be ("November")."""
+    return kind == "date" and _CELL_DATE.fullmatch(cell.strip()) is not None
+
+
+def loosely_satisfies(kind: str, value: str) -> bool:
+    """Whether a labelled line's value can be the kind of answer asked for: a name for who, a number for how much.
+
+    Looser than satisfies: the label already says what the value is ("Godkendt af: Direktionen").
+    """
+    if kind in ("person", "organisation"):
+        return re.search(r"\b[A-ZÆØÅÄÖ][^\W\d_]+", value) is not None
+    if kind == "date":
+        return bool(re.search(r"\d", value) or _CELL_DATE.search(value))
+    return re.search(r"\d", value) is not None
+
+
 def satisfies(kind: str, sentence: str, question: str) -> bool:
     """True when a sentence holds an answer of that kind that the question does not already give."""
     roles = _asked_roles(question) if kind == "person" else []

@@ -22,11 +22,13 @@ from .answer_types import (
     _pinned_numbers,
     _pinned_years,
     answer_types,
+    cell_satisfies,
+    loosely_satisfies,
     satisfies,
 )
 from .calibration import answer_model
 from .chunking import sentence_spans, whole_sentences
-from .document_lines import byline_block, header_fields, signature_block
+from .document_lines import byline_block, header_fields, label_of, labelled_lines, section_heading, signature_block
 from .errors import QuestionError
 from .evidence import content_terms, features
 from .injection import is_instruction
@@ -40,6 +42,7 @@ from .loading import page_at
 from .prompts import labels
 from .question import other_language, unanswerable_question
 from .retrieval import Filters, Hit, Retriever
+from .tables import row_cells, row_header
 
 # Answer rules switched off by name, for measuring what each contributes (bench/answer_rules.py); none in use.
 RULES_OFF = frozenset(filter(None, os.environ.get("ASSISTANT_ANSWER_RULES_OFF", "").split(",")))
@@ -62,10 +65,13 @@ MAX_SENTENCES = 3
 LABEL_WORDS = 4  # a line of at most this many words ending in ":" is quoted with the line it introduces
 AUTHOR_DOCS = 2  # ... in the best-ranked documents
 FIELD_BONUS = 0.5  # a header field whose label the question names ("sagsbehandler" ~ "Handläggare:")
+SUBJECT_CHARS = 8  # a question's word this long names what it is about ("legeplads", "botilbud"), not what it asks
 AUTHOR_BONUS = 1.0  # "who signed / wrote" is answered by the signature or byline, not by a sentence naming someone
 
 
 _BULLET = re.compile(r"\s*(?:[-–•*▪●◦]|\d{1,3}[.)])\s")
+# a label that names a number ("Cirkulärnr", "Journalnummer", "Dnr"): its line answers only a question for a number
+_IDENTIFIER_LABEL = re.compile(r"(?:nr|nummer|number|no)\.?$", re.I)
 
 
 @dataclass
@@ -158,6 +164,72 @@ class _Sentence:
     typed: bool = False
     matched: frozenset[str] = frozenset()  # the question's content terms the sentence holds
     authored: bool = False  # a document's signature or byline
+    header: list[str] | None = None  # a table row's column headers, cell by cell
+    asked: bool = False  # the question names this row's column or this line's label: the value under it answers
+
+
+def _cells(s: _Sentence) -> list[str]:
+    """A table row's cell texts."""
+    return [s.text[a:b] for a, b in row_cells(s.text) or []]
+
+
+def _with_headers(s: _Sentence) -> str:
+    """A table row with each cell under its column's name ("Afd.: Borgervelfærd; Forventet fremsendt: November")."""
+    return "; ".join(f"{h}: {c}" if h else c for h, c in zip(s.header or [], _cells(s)) if c)
+
+
+def _name_match(name: str, qterms: set[str], question: str, lang: str) -> int:
+    """How many of the question's terms a column's or label's name holds; "Afd." holds "afdeling" by its prefix."""
+    n = len(qterms & match_terms(name, lang))
+    words = [w.lower() for w in re.findall(r"\w+", question)]
+    n += sum(1 for a in re.findall(r"(\w{3,})\.", name) if any(w.startswith(a.lower()) and w != a.lower() for w in words))
+    return n
+
+
+def _structured_subject(s: _Sentence, question: str, doc_text: Callable[[str], str]) -> bool:
+    """Whether a row or a labelled line that the question names the column or label of is about what it asks.
+
+    The question's long words (SUBJECT_CHARS letters or more: the compounds and names that say what it is about,
+    not its verbs) other than the column or label names must mostly stand in the row's cells, or in the labelled
+    line, its section heading or the document's title. So "budget 2026 for handicapområdets botilbud" is not
+    answered by the row "Hjemmepleje | … | 438,6", nor "hvem stillede forslaget om en ny svømmehal" by another
+    agenda item's "Stillet af".
+    """
+    lang = s.hit.chunk.language or "da"
+    if s.header:
+        names = match_terms(" ".join(s.header), lang)
+        own = match_terms(" ".join(_cells(s)) + " " + s.hit.chunk.title, lang)
+    else:
+        text = doc_text(s.hit.chunk.doc_id)
+        if _field_kind(s.text):
+            return True  # a letter's "Handläggare:", "J.nr." speak of the whole document
+        label, value = label_of(s.text) or ("", s.text)
+        names = match_terms(label, lang)
+        fields = header_fields(text)
+        head = text[: fields[-1][1]] if any(a == s.start for a, _ in fields) else ""  # a letter's header: its top lines
+        own = match_terms(f"{value} {section_heading(text, s.start)} {s.hit.chunk.title} {head}", lang)
+    abbreviations = tuple(a.lower() for a in re.findall(r"(\w{3,})\.", " ".join(s.header or [])))  # "Afd."
+    subject = [match_terms(w, lang) for w in re.findall(rf"[^\W\d_]{{{SUBJECT_CHARS},}}", question)
+               if not w.lower().startswith(abbreviations or ("\0",))]
+    subject = [t for t in subject if t and not t & names]
+    return not subject or sum(bool(t & own) for t in subject) / len(subject) > 0.5
+
+
+def _asked_column(s: _Sentence, qterms: set[str], question: str, lang: str) -> int | None:
+    """The column of a table row that the question names ("forventet fremsendt", "budget 2026"), or None.
+
+    Of two columns the question names as much, the one whose cell the question does not already say is asked
+    ("Hvilken afdeling har sagen om udbud …": Afd., not Sag).
+    """
+    best, at = 0.0, None
+    for i, (h, c) in enumerate(zip(s.header or [], _cells(s))):
+        named = _name_match(h, qterms, question, lang)
+        if not named or not c.strip():
+            continue
+        score = named - (0.5 if qterms & match_terms(c, lang) else 0.0)
+        if score > best:
+            best, at = score, i
+    return at
 
 
 def compound_match(term: str, terms: set[str]) -> float:
@@ -212,6 +284,8 @@ def _is_label(text: str) -> bool:
 
 def _window(sent: _Sentence, terms: set[str], size: int = EMBED_WORDS) -> str:
     """The sentence, or for a long one its run of `size` words holding most question terms (embedding cost grows with length)."""
+    if sent.header:  # a table row is embedded with its column names: "Forventet fremsendt: November"
+        return _with_headers(sent)
     words = list(re.finditer(r"\S+", sent.text))
     if len(words) <= size:
         return sent.text
@@ -291,6 +365,8 @@ class Answerer:
             sents += self._authorship(top, doc_text)
         if (types & {"identifier", "person", "phone"} or _asked_fields(query)) and "fields" not in RULES_OFF:
             sents = _with_fields(sents, self._header_fields(top, doc_text))  # a letter's header (its date is its own)
+        if "labels" not in RULES_OFF:  # "Stillet af: …" wherever it stands, when the question names its label
+            sents = _with_fields(sents, self._labelled(top, doc_text, query))
         coverage = self._score(query, sents, doc_text)
         best = max(sents, key=lambda s: s.score) if sents else None
         model = answer_model()
@@ -322,7 +398,7 @@ class Answerer:
         for i, s in enumerate(chosen, 1):
             _extend_list(s)
             cites.append(self._cite(i, s.hit, s.start, s.end, s.text, s.score))
-            parts.append(f"{_flatten(s.text)} [{i}]")
+            parts.append(f"{_with_headers(s) if s.header else _flatten(s.text)} [{i}]")
         return Answer(question, lang, " ".join(parts), False, cites, confidence, searched=query, **diagnostics)
 
     def _authorship(self, top: list[Hit], doc_text: Callable[[str], str]) -> list[_Sentence]:
@@ -332,6 +408,17 @@ class Answerer:
     def _header_fields(self, top: list[Hit], doc_text: Callable[[str], str]) -> list[_Sentence]:
         """The "Label: value" lines atop the best-ranked documents ("Cirkulärnr: 1997:145", "Handläggare: …")."""
         return self._document_lines(top, doc_text, header_fields, False)
+
+    def _labelled(self, top: list[Hit], doc_text: Callable[[str], str], question: str) -> list[_Sentence]:
+        """The "Label: value" lines of the best-ranked documents whose label the question names ("Stillet af")."""
+        langs = {h.chunk.doc_id: h.chunk.language or "da" for h in top}
+        terms = {lang: content_terms(question, lang) for lang in set(langs.values())}
+
+        def spans(text: str) -> Iterable[tuple[int, int]]:
+            lang = next((langs[d] for d in langs if doc_text(d) is text), "da")
+            return [(a, b) for a, b, label in labelled_lines(text) if _name_match(label, terms[lang], question, lang)]
+
+        return self._document_lines(top, doc_text, spans, False)
 
     def _document_lines(
         self, top: list[Hit], doc_text: Callable[[str], str], spans: Callable[[str], Iterable[tuple[int, int]]],
@@ -365,7 +452,13 @@ class Answerer:
                 by_lang[lang] = content_terms(question, lang).union(
                     *(content_terms(question, ql) for ql in query_languages(question))
                 )
-            sent_terms.append(match_terms(s.text, lang))
+            ts = match_terms(s.text, lang)
+            if "tables" not in RULES_OFF and "|" in s.text and row_cells(s.text):
+                s.header = row_header(doc_text(s.hit.chunk.doc_id), s.start)
+                ts = ts | match_terms(" ".join(s.header or []), lang)  # a row says what its columns are called
+            elif "labels" not in RULES_OFF and label_of(s.text):
+                ts = ts | match_terms(section_heading(doc_text(s.hit.chunk.doc_id), s.start), lang)  # ... its section
+            sent_terms.append(ts)
         n = len(sents)
         df: dict[str, int] = {}
         for ts in sent_terms:
@@ -386,7 +479,16 @@ class Answerer:
         if "types" in RULES_OFF:
             types = set()
         for s in sents:
-            s.typed = bool(types) and any(satisfies(t, s.text, question) for t in types)
+            lang = s.hit.chunk.language or "da"
+            if s.header:
+                s.asked = _asked_column(s, by_lang[lang], question, lang) is not None
+            elif label_of(s.text) and "labels" not in RULES_OFF:
+                label, value = label_of(s.text)
+                s.asked = (_name_match(label, by_lang[lang], question, lang) > 0
+                           and (not types or any(loosely_satisfies(t, value) for t in types))
+                           and (not _IDENTIFIER_LABEL.search(label) or "identifier" in types))
+            s.typed = bool(types) and (s.asked or any(satisfies(t, s.text, question) for t in types)
+                                       or bool(s.header) and any(cell_satisfies(t, c) for t in types for c in _cells(s)))
         # Sentence vectors cost most of `ask`'s time, so only where they pay: the few best same-language
         # sentences (paraphrases: "formålet" ~ "hvordan man … inddrager"), and more where words cannot do
         # the matching, in passages in another language than the question's.
@@ -434,8 +536,10 @@ class Answerer:
                 s.score += 0.15  # the document names what the question names (the refusal of section 5 asks the same)
             if s.authored:
                 s.score += AUTHOR_BONUS
-            if asked_fields and _field_kind(s.text) in asked_fields:
+            if asked_fields and _field_kind(s.text) in asked_fields or s.asked:
                 s.score += FIELD_BONUS  # "sagsbehandler" asked, "Handläggare: Karl-Axel Johansson" found
+            if s.header and _flatten(s.text) == _flatten(" | ".join(s.header)):
+                s.score -= 2.0  # a table's header row names the columns; it answers nothing
             if "quantity" in types and "years" not in RULES_OFF and _other_year(question, s.text, s.hit.chunk):
                 s.score -= 0.5  # an amount for 2010 does not answer "how much in 2011"
         return max(s.lexical for s in sents)
@@ -448,6 +552,8 @@ class Answerer:
         if "vetoes" in RULES_OFF:
             return None
         types = answer_types(query) if "types" not in RULES_OFF else set()
+        if best.asked and "subject" not in RULES_OFF and not _structured_subject(best, query, doc_text):
+            return "no row or labelled line about what the question asks about"
         if types and not best.typed:
             return f"no passage states the {'/'.join(sorted(types))} asked for"
         if types and "subject" not in RULES_OFF and not _about_subject(query, best, doc_text):

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from .loading import page_at
+from .tables import CELL_SEP, row_cells
 
 TARGET_WORDS = 180
 MAX_WORDS = 250
@@ -44,7 +45,7 @@ class Chunk:
 def _segments(text: str) -> list[tuple[int, int, bool]]:
     """Paragraph or list-line spans as (start, end, starts_block), line wraps joined.
 
-    A line break ends a segment only before a list bullet or a "Label: value" line, after a line
+    A line break ends a segment only before a list bullet or a "Label: value" line, around a table row, after a line
     ending in ':' or ';' (or a PDF's '•') when the next line begins like a sentence, or after a
     heading or label line: a short line that itself begins a sentence, followed by a line that
     begins like one. A short line in the middle of a sentence ("… i 2009. Folketingets" +
@@ -75,6 +76,7 @@ def _segments(text: str) -> list[tuple[int, int, bool]]:
             opens = nxt is not None and _LINE_START.match(nxt) is not None
             boundary = (
                 nxt is None
+                or _is_row(line) or _is_row(nxt)  # a table row is a line of its own
                 or _BULLET.match(nxt) is not None
                 or _FIELD.match(nxt) is not None
                 or stripped.endswith("•")
@@ -88,6 +90,11 @@ def _segments(text: str) -> list[tuple[int, int, bool]]:
                 seg_start = None
             at_start = boundary or _ends_sentence(text, s + len(stripped))
     return out
+
+
+def _is_row(line: str) -> bool:
+    """Whether a line is a table row (cells apart by ' | '), which is one unit: quoted whole, never split."""
+    return CELL_SEP.strip() in line and row_cells(line) is not None
 
 
 def _heading_like(text: str, start: int, end: int) -> bool:
@@ -127,6 +134,9 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     sub = text[start:end]
     for s, e, _ in _segments(sub):
         cur = s
+        if _is_row(sub[s:e]):  # "Budgetopfølgning pr. 30. september | Sekretariatet | November" is one row
+            spans.append((s, e))
+            continue
         for m in _SENT_END.finditer(sub, s, e):
             stop = m.end()
             if not _NEXT_START.match(sub, stop):

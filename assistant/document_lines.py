@@ -63,3 +63,40 @@ def byline_block(text: str) -> tuple[int, int] | None:
 def header_fields(text: str) -> list[tuple[int, int]]:
     """The spans of "Label: value" lines among a document's first lines ("Cirkulärnr: 1997:145", "Dato: 16. december 2008")."""
     return [(start, end) for start, end, line in _lines(text[:4000])[:HEADER_LINES] if _HEADER_FIELD.fullmatch(line)]
+
+
+# a labelled line anywhere: a label of one to four words, a colon, a short value ("Stillet af: Gert Bjerregaard (V)")
+_LABELLED = re.compile(r"([^\W\d_][\w.()/-]*(?: [\w.()/-]+){0,3}):[ \t]+(\S.{0,119})")
+SECTION_LINES = 8  # how far above a labelled line its section heading is looked for
+
+
+def label_of(line: str) -> tuple[str, str] | None:
+    """A short "Label: value" line's label and value, or None ("Beslutning: Godkendt." → ("Beslutning", "Godkendt."))."""
+    m = _LABELLED.fullmatch(line.strip())
+    if not m or "|" in line or m.group(2).count(". ") > 1:
+        return None
+    return m.group(1), m.group(2)
+
+
+def labelled_lines(text: str) -> list[tuple[int, int, str]]:
+    """Every short "Label: value" line of a text, wherever it stands, as (start, end, label)."""
+    out = []
+    for start, end, line in _lines(text):
+        lv = label_of(line)
+        if lv:
+            out.append((start, end, lv[0]))
+    return out
+
+
+def section_heading(text: str, start: int) -> str:
+    """The lines above a line up to its section's heading (a short line without closing punctuation), within reach."""
+    above = text[max(0, start - 1500) : start].split("\n")[:-1]
+    out: list[str] = []
+    for line in reversed(above[-SECTION_LINES:]):
+        s = line.strip()
+        if not s:
+            break  # a paragraph or page break
+        out.append(s)
+        if len(s.split()) <= 10 and not re.search(r"[.,;:]$", s) and label_of(s) is None or re.match(r"(punkt|pkt|item|§)\s*\d", s, re.I):
+            break
+    return "\n".join(reversed(out))

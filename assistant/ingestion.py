@@ -513,7 +513,7 @@ def _under(path: Path, folder: Path) -> bool:
 # Bumped whenever loading or chunking would make another canonical text or other chunks of the same file:
 # it is hashed with every file, so the next ingest re-reads every file and re-embeds only the chunks whose
 # text changed (a chunk's id is a hash of its text). 2: markup lines dropped, sentences split across wraps.
-TEXT_VERSION = "2"
+TEXT_VERSION = "3"  # 3: PDF tables as rows with cells apart, titles, OCR of scanned pages
 
 
 def _meta_bytes(meta: dict) -> bytes:
@@ -654,7 +654,7 @@ def _stage_document(run: _Run, p: _Pending, loaded, th: str, size: int) -> None:
         doc_id=doc_id, path=str(p.path), source=p.source, content_hash=p.content_hash, title=title,
         type=meta.get("type"), language=language, date=date, publisher=meta.get("publisher"),
         text=loaded.text, page_starts=loaded.page_starts, n_chunks=0,
-        size=size, mtime=_mtime(p.path), ingested_at=now_iso(),
+        size=size, mtime=_mtime(p.path), ingested_at=now_iso(), ocr=bool(loaded.meta.get("ocr")),
     )
     md = {"doc_id": doc_id, "lang": language, "type": doc.type or "", "date": date_key(date), "source": p.source}
     seen_ids: set[str] = set()

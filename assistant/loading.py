@@ -15,6 +15,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from .errors import LoadError
+from .ocr import INSTALL_HINT, ocr_languages
+from .tables import Table, format_row, page_tables
+from .titles import first_title_line, junk_metadata_title, largest_text, repeated_header
 
 TEXT_EXTS = {".txt", ".text"}
 MD_EXTS = {".md", ".markdown"}
@@ -201,11 +204,7 @@ def mostly_utf8(data: bytes) -> bool:
 
 
 def _first_line_title(text: str) -> str | None:
-    for line in text.split("\n"):
-        s = line.strip().lstrip("#").strip()
-        if s:
-            return s[:200]
-    return None
+    return first_title_line(text)
 
 
 def _load_text(data: bytes, name: str) -> LoadedDocument:
@@ -324,10 +323,16 @@ class _HTMLText(HTMLParser):
         self.h1: str | None = None
         self._in: str | None = None
         self._buf: list[str] = []
+        self._cells = 0  # cells begun in the current table row
 
     def handle_starttag(self, tag, attrs):
         if tag in self.SKIP:
             self.skip += 1
+        if tag == "tr":
+            self._cells = 0
+        if tag in ("td", "th") and not self.skip:  # a row's cells stay apart on its line: "Dagpleje | 3.720 kr."
+            self.parts.append(" | " if self._cells else "")
+            self._cells += 1
         if tag in self.BLOCK:
             self.parts.append("\n\n" if tag not in ("br", "li", "tr") else "\n")
         if tag == "li":
@@ -338,6 +343,8 @@ class _HTMLText(HTMLParser):
     def handle_endtag(self, tag):
         if tag in self.SKIP and self.skip:
             self.skip -= 1
+        if tag == "table":
+            self._cells = 0
         if tag == self._in:
             val = " ".join("".join(self._buf).split())
             if tag == "title" and not self.title:
@@ -345,7 +352,7 @@ class _HTMLText(HTMLParser):
             if tag == "h1" and not self.h1:
                 self.h1 = val
             self._in = None
-        if tag in self.BLOCK:
+        if tag in self.BLOCK and tag != "tr":
             self.parts.append("\n\n")
 
     def handle_data(self, data):
@@ -355,7 +362,7 @@ class _HTMLText(HTMLParser):
             self._buf.append(data)
         if self._in == "title":
             return
-        self.parts.append(re.sub(r"[ \t\r\n]+", " ", data))
+        self.parts.append(re.sub(r"[ \t\r\n]+", " ", data.replace("|", "/") if self._cells else data))
 
 
 def _html_encoding(data: bytes) -> str | None:
@@ -408,11 +415,103 @@ def _load_pdf(data: bytes, name: str) -> LoadedDocument:
         raise LoadError(f"{name}: corrupt or truncated PDF ({reason[:120]})") from None
     if not pages:
         raise LoadError(f"{name}: PDF has no pages")
+    sized = _layout(data, pages)  # tables written as rows; the first page's lines with their type size
+    ocr_pages = _ocr(data, pages, name)
+    if ocr_pages and not sized:
+        sized = ocr_pages[min(ocr_pages)]
     if not any(p.strip() for p in pages):
-        raise LoadError(f"{name}: PDF has no text layer (scanned? run OCR first)")
+        if ocr_languages():
+            raise LoadError(f"{name}: PDF has no text layer, and OCR found no text on its pages")
+        raise LoadError(f"{name}: PDF has no text layer (a scan) and no OCR engine is installed to read it "
+                        f"(Debian/Ubuntu: {INSTALL_HINT})")
+    info = str(info_title).strip() if info_title else ""
+    title = (None if junk_metadata_title(info) else " ".join(info.split())) or largest_text(sized) \
+        or repeated_header(pages)
     text, starts = assemble(pages, True)
-    title = str(info_title).strip() if info_title and str(info_title).strip() else None
-    return LoadedDocument(text, starts, title or _first_line_title(text))
+    meta = {"ocr": True, "ocr_pages": sorted(i + 1 for i in ocr_pages)} if ocr_pages else {}
+    return LoadedDocument(text, starts, title or _first_line_title(text), meta)
+
+
+def _layout(data: bytes, pages: list[str]) -> list[tuple[str, float]]:
+    """Rewrite the pages that hold tables with one line per row (in place); return page 1's lines and type sizes.
+
+    Pages without tables keep pypdf's text. A file pdfplumber cannot read keeps pypdf's text throughout.
+    """
+    import io
+
+    try:
+        import pdfplumber
+    except ImportError:  # an install without it reads PDFs as before
+        return []
+    sized: list[tuple[str, float]] = []
+    try:
+        with pdfplumber.open(io.BytesIO(data)) as pdf:
+            for i, page in enumerate(pdf.pages[: len(pages)]):
+                if not pages[i].strip():
+                    continue
+                if not sized:
+                    sized = [(ln["text"], _size(ln)) for ln in page.extract_text_lines(return_chars=True)]
+                tables = page_tables(page)
+                if tables:
+                    pages[i] = _with_tables(page, tables)
+    except Exception:  # pdfminer raises its own kinds on files pypdf reads; tables are a bonus, text is not
+        return sized
+    return sized
+
+
+def _size(line: dict) -> float:
+    sizes = sorted(c.get("size", 0.0) for c in line.get("chars", []) if not c.get("text", " ").isspace())
+    return sizes[len(sizes) // 2] if sizes else 0.0
+
+
+def _with_tables(page, tables: list[Table]) -> str:
+    """A page's text read by pdfplumber, each table in its place as one line per row (cells apart)."""
+    x0, _, x1, _ = page.bbox
+    outside = page
+    for t in tables:
+        outside = outside.outside_bbox((x0, max(page.bbox[1], t.top - 0.5), x1, min(page.bbox[3], t.bottom + 0.5)))
+    items = [(ln["top"], ln["text"]) for ln in outside.extract_text_lines()]
+    items += [(t.top + k * 1e-3, format_row(row)) for t in tables for k, row in enumerate(t.rows)]
+    return "\n".join(text for _, text in sorted(items, key=lambda it: it[0]))
+
+
+def _ocr(data: bytes, pages: list[str], name: str) -> dict[int, list[tuple[str, float]]]:
+    """OCR the pages without a text layer when Tesseract is installed (in place); their lines with line heights."""
+    from .ocr import ocr_languages, ocr_page
+
+    blank = [i for i, p in enumerate(pages) if not p.strip()]
+    if not blank or not ocr_languages():
+        return {}
+    from .language import detect_language
+
+    out = {}
+    first = None  # the document's language, from its first page read
+    for i in blank:
+        try:
+            lines = ocr_page(data, i, first or "dan")
+            if first is None:
+                first = "swe" if detect_language("\n".join(t for t, _ in lines), default="da") == "sv" else "dan"
+                if first == "swe":
+                    lines = ocr_page(data, i, first)
+        except OSError as exc:
+            raise LoadError(f"{name}: page {i + 1} could not be read by OCR ({exc})") from None
+        if any(t.strip() for t, _ in lines):
+            pages[i] = "\n".join(t for t, _ in lines)
+            out[i] = lines
+    return out
+
+
+def _docx_rows(table) -> list[str]:
+    """A Word table's rows, one line each with cells apart (a merged cell once)."""
+    out = []
+    for row in table.rows:
+        cells, seen = [], set()
+        for c in row.cells:
+            if id(c._tc) not in seen:
+                seen.add(id(c._tc))
+                cells.append(c.text)
+        out.append(format_row(cells))
+    return out
 
 
 def _load_docx(data: bytes, name: str) -> LoadedDocument:
@@ -427,9 +526,18 @@ def _load_docx(data: bytes, name: str) -> LoadedDocument:
             raise LoadError(f"{name}: not a .docx (an old Word .doc or a password-protected document; "
                             "save it as .docx without a password)") from None
         raise LoadError(f"{name}: broken .docx (not a Word document: the file is damaged or not a .docx)") from None
+    from docx.table import Table as DocxTable
+    from docx.text.paragraph import Paragraph
+
     parts: list[str] = []
     title = None
-    for para in d.paragraphs:
+    for child in d.element.body.iterchildren():  # paragraphs and tables in the order they stand
+        if child.tag.endswith("}tbl"):
+            parts.append("\n".join(_docx_rows(DocxTable(child, d))))
+            continue
+        if not child.tag.endswith("}p"):
+            continue
+        para = Paragraph(child, d)
         t = para.text
         style = (para.style.name or "").lower() if para.style is not None else ""
         if title is None and t.strip() and (style.startswith("heading") or style == "title"):
@@ -437,15 +545,13 @@ def _load_docx(data: bytes, name: str) -> LoadedDocument:
         if style.startswith("list"):
             t = "- " + t
         parts.append(t)
-    for table in d.tables:
-        for row in table.rows:
-            parts.append(" | ".join(c.text.strip() for c in row.cells))
     text, _ = assemble(["\n\n".join(parts)], False)
     try:
         core_title = d.core_properties.title
     except Exception:
         core_title = None
-    return LoadedDocument(text, None, title or core_title or _first_line_title(text))
+    core = None if junk_metadata_title(core_title) else core_title
+    return LoadedDocument(text, None, title or core or _first_line_title(text))
 
 
 def load_document(path: Path, data: bytes | None = None) -> LoadedDocument:

@@ -256,6 +256,9 @@ def status(s: dict) -> None:
         t.add_row(key, escape(str(s[key])) if s.get(key) is not None else "–")  # an empty index has no model yet
     t.add_row("languages", ", ".join(f"{k}: {v}" for k, v in sorted(s.get("languages", {}).items())))
     t.add_row("types", ", ".join(f"{k}: {v}" for k, v in sorted(s.get("types", {}).items())))
+    if s.get("ocr_documents"):
+        n = s["ocr_documents"]
+        t.add_row("ocr", f"{n} document{'s' if n != 1 else ''} read by OCR (scanned)")
     if s.get("analyzer") != s.get("analyzer_current"):
         t.add_row("keyword terms", f"[yellow]analyzer {escape(str(s.get('analyzer')))}, current is "
                   f"{escape(str(s.get('analyzer_current')))}: run assistant ingest to re-analyse (nothing is re-embedded)[/]")
@@ -271,6 +274,9 @@ def documents(rows: list[dict]) -> None:
     out = console if console.is_terminal else Console(highlight=False, width=PIPED_WIDTH)  # piped: whole doc ids
     cells = [[escape(str(r[c] if r[c] is not None else "–")) for c in ("doc_id", "language", "type", "date", "chunks", "title")]
              for r in rows]
+    for row, r in zip(cells, rows):
+        if r.get("ocr"):
+            row[5] += " (OCR)"  # a scan: its text was read by OCR
     widest = max((len(str(r["doc_id"])) for r in rows), default=6)
     if widest + 40 > out.width:  # too narrow for a table with whole ids (`index remove` takes them): a list
         for doc_id, lang, kind, date, chunks, title in cells:

@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS documents (
     n_chunks INTEGER NOT NULL,
     size INTEGER,
     mtime REAL,
-    ingested_at TEXT NOT NULL
+    ingested_at TEXT NOT NULL,
+    ocr INTEGER NOT NULL DEFAULT 0      -- 1: some page was read by OCR (a scan)
 );
 CREATE TABLE IF NOT EXISTS chunks (
     id TEXT PRIMARY KEY,
@@ -107,6 +108,7 @@ class DocumentRecord:
     size: int | None = None
     mtime: float | None = None
     ingested_at: str = ""
+    ocr: bool = False  # some page was read by OCR
 
 
 @dataclass
@@ -175,12 +177,23 @@ class Manifest:
                 self.db.executescript(_SCHEMA)
             else:
                 self.db.execute("SELECT 1 FROM documents LIMIT 1")
+            self._ocr_col = "ocr" if self._has_ocr() else "0"
         except sqlite3.DatabaseError as exc:
             raise IndexMissingError(f"{path}: the index manifest is unreadable ({exc}); rebuild with `assistant ingest --full`") from None
 
     def close(self) -> None:
         """Close the database connection."""
         self.db.close()
+
+    def _has_ocr(self) -> bool:
+        """Whether the documents table has the ocr column (an index made before it existed has not)."""
+        return any(r[1] == "ocr" for r in self.db.execute("PRAGMA table_info(documents)"))
+
+    def _add_ocr(self) -> None:
+        """Give an older index's documents table the ocr column (an ingest writes; readers do without)."""
+        if not self._has_ocr():
+            self.db.execute("ALTER TABLE documents ADD COLUMN ocr INTEGER NOT NULL DEFAULT 0")
+        self._ocr_col = "ocr"
 
     # meta
     def get_meta(self, key: str, default: str | None = None) -> str | None:
@@ -213,7 +226,7 @@ class Manifest:
         """All documents, ordered by source."""
         rows = self.db.execute(
             "SELECT doc_id, path, source, content_hash, title, type, language, date, publisher, '', "
-            "page_starts, n_chunks, size, mtime, ingested_at FROM documents ORDER BY source"
+            f"page_starts, n_chunks, size, mtime, ingested_at, {self._ocr_col} FROM documents ORDER BY source"
         ).fetchall()
         return [self._doc(r) for r in rows]
 
@@ -225,7 +238,7 @@ class Manifest:
         """One document with its canonical text."""
         r = self.db.execute(
             "SELECT doc_id, path, source, content_hash, title, type, language, date, publisher, text, "
-            "page_starts, n_chunks, size, mtime, ingested_at FROM documents WHERE doc_id=?",
+            f"page_starts, n_chunks, size, mtime, ingested_at, {self._ocr_col} FROM documents WHERE doc_id=?",
             (doc_id,),
         ).fetchone()
         return self._doc(r) if r else None
@@ -234,7 +247,7 @@ class Manifest:
     def _doc(r: Sequence) -> DocumentRecord:
         return DocumentRecord(
             r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
-            json.loads(r[10]) if r[10] else None, r[11], r[12], r[13], r[14],
+            json.loads(r[10]) if r[10] else None, r[11], r[12], r[13], r[14], bool(r[15]) if len(r) > 15 else False,
         )
 
     def document_text(self, doc_id: str) -> str | None:
@@ -371,13 +384,14 @@ class Manifest:
     # --- ingest staging, fingerprints, duplicates (aliases) and near-duplicates ------------------
     _DOC_COLS = (
         "doc_id, path, source, content_hash, title, type, language, date, publisher, text, "
-        "page_starts, n_chunks, size, mtime, ingested_at"
+        "page_starts, n_chunks, size, mtime, ingested_at, ocr"
     )
     _CHUNK_COLS = "id, doc_id, seq, page, page_end, start, end, text, terms"
 
     def start_staging(self) -> None:
         """Empty temporary tables (this connection only, spilled to disk) that collect an ingest's documents."""
         self.db.execute("PRAGMA temp_store=FILE")
+        self._add_ocr()
         self.db.executescript(
             "DROP TABLE IF EXISTS temp.stage_documents; DROP TABLE IF EXISTS temp.stage_chunks;"
             "DROP TABLE IF EXISTS temp.stage_fingerprints;"
@@ -398,11 +412,11 @@ class Manifest:
     def stage_document(self, doc: DocumentRecord, n_chunks: int, text_hash: str, minhash: bytes) -> None:
         """Park a prepared document until commit_staged (not visible to readers, gone if the process dies)."""
         self.db.execute(
-            f"INSERT INTO temp.stage_documents({self._DOC_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO temp.stage_documents({self._DOC_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 doc.doc_id, doc.path, doc.source, doc.content_hash, doc.title, doc.type, doc.language,
                 doc.date, doc.publisher, doc.text, json.dumps(doc.page_starts) if doc.page_starts else None,
-                n_chunks, doc.size, doc.mtime, doc.ingested_at,
+                n_chunks, doc.size, doc.mtime, doc.ingested_at, int(doc.ocr),
             ),
         )
         self.db.execute("INSERT INTO temp.stage_fingerprints VALUES (?,?,?)", (doc.doc_id, text_hash, minhash))
@@ -1330,6 +1344,7 @@ class Index:
             "chunks": n_chunks,
             "languages": langs,
             "types": types,
+            "ocr_documents": sum(d.ocr for d in docs),  # documents with pages read by OCR (scans)
             "model": self.model,
             "dim": int(self.manifest.get_meta("dim") or 0) or None,
             "chroma": self.vectors.url or str(self.dir / CHROMA_DIR),
