@@ -304,7 +304,7 @@ def index_list(index: Optional[Path] = IndexOpt, chroma_url: Optional[str] = Chr
         idx.close()
     rows = [
         {"doc_id": d.doc_id, "source": d.source, "title": d.title, "language": d.language, "type": d.type,
-         "date": d.date, "chunks": d.n_chunks}
+         "date": d.date, "chunks": d.n_chunks, "ocr": d.ocr}
         for d in docs
     ]
     if as_json:

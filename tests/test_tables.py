@@ -165,6 +165,9 @@ def test_a_scanned_pdf_is_read_by_ocr_and_marked(tmp_path):
     assert run_cli("ingest", str(folder), "--index", str(index)).returncode == 0
     listed = json.loads(run_cli("index", "status", "--index", str(index), "--json").stdout)
     assert listed["ocr_documents"] == 1
+    docs = json.loads(run_cli("index", "list", "--index", str(index), "--json").stdout)["documents"]
+    assert [d["ocr"] for d in docs] == [True]
+    assert "(OCR)" in run_cli("index", "list", "--index", str(index)).stdout
     ans = json.loads(run_cli("ask", "Hur mycket får Norrby IF i verksamhetsbidrag?", "--index", str(index), "--json").stdout)
     assert not ans["refused"] and "85 000 kronor" in ans["answer"] and ans["citations"][0]["page"] == 2
 
