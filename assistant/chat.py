@@ -323,6 +323,12 @@ def rewrite_followup(question: str, previous: list[PastTurn], use_answer: bool =
     if lead and _is_elliptical(rest):
         # The previous question as it was searched, without the amounts its answer lent it.
         base = rewrite_followup(prev.question, previous[:-1], use_answer=False) if prev.followup else prev.question
+        if shift is not None and not new_years and YEAR.search(base):  # "og året før?"
+            new_years = [str(int(YEAR.search(base).group(0)) + shift)]
+            rest_words = rest
+            for rx, _ in _RELATIVE_YEAR:
+                rest_words = rx.sub(" ", rest_words)
+            new_terms = new_years + key_terms(rest_words)
         if new_years:
             found = list(re.finditer(r"\b(?:1[89]|20)\d\d\b", base))
             if found:

@@ -478,6 +478,7 @@ def history_entry(e: dict) -> None:
 
 def conversation_results(results: dict, written: list) -> None:
     """Follow-up scores per language and kind, and each conversation's last turn as it was searched."""
+    out = console if console.is_terminal else Console(highlight=False, width=PIPED_WIDTH)  # piped: whole rows
     agg, kinds = results["aggregate"], results.get("by_kind", {})
     groups = {**agg, **kinds}
     cfg = results["config"]
@@ -488,7 +489,7 @@ def conversation_results(results: dict, written: list) -> None:
     for m in agg["overall"]:
         vals = [groups[g].get(m) for g in groups]
         t.add_row(m, *("–" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v)) for v in vals))
-    console.print(t)
+    out.print(t)
     rows = Table(title="Last turns", title_justify="left")
     for col in ("id", "follow-up", "terms", "gold", "facts", "ok", "searched"):
         rows.add_column(col, justify="right" if col in ("terms", "gold", "facts") else "left",
@@ -501,5 +502,5 @@ def conversation_results(results: dict, written: list) -> None:
         if r["refused"]:
             ok += " (refused)"
         rows.add_row(r["id"], fu, f"{r['term_recall']:.2f}", gold, facts, ok, escape(r["searched"]))
-    console.print(rows)
-    console.print("[dim]wrote " + ", ".join(str(p) for p in written) + "[/]")
+    out.print(rows)
+    out.print("[dim]wrote " + ", ".join(str(p) for p in written) + "[/]")
