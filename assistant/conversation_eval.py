@@ -24,7 +24,7 @@ from .evidence import content_terms
 SPLITS = ("dev", "test", "all")
 METRICS = (
     "followup_accuracy", "term_recall", "replaced_dropped", "gold_cited", "fact_recall",
-    "refusal_correct", "answer_accuracy", "standalone_accuracy",
+    "refusal_correct", "answer_accuracy", "standalone_accuracy", "wrong_answer",
 )
 
 
@@ -123,6 +123,8 @@ def score_conversation(conv: Conversation, searched: str, followup: bool, answer
     row["missing_terms"] = sorted(_terms(row["expected"], conv.language) - _terms(searched, conv.language))
     row["replaced_dropped"] = replaced_dropped(conv.absent, searched, conv.language)
     row["refusal_correct"] = 1.0 if answer.refused != conv.answerable else 0.0
+    wrong = not answer.refused and (not conv.answerable or not all(norm(f) in norm(answer.answer) for f in conv.facts))
+    row["wrong_answer"] = 1.0 if wrong else 0.0  # answered, but not with the facts (or when nothing answers it)
     if conv.answerable:
         text = norm(answer.answer) if not answer.refused else ""
         found = [f for f in conv.facts if norm(f) in text]
