@@ -70,6 +70,7 @@ def test_eval_plays_conversations_through_the_chat(seed_settings, tmp_path):
     assert pronoun["cited_docs"][0] == "da-2010-10-08-pressemeddelelse-civilsamfundsstrategi"
     alone = rows["sv-t3"]
     assert not alone["followup"] and alone["searched"] == "Vilket diarienummer har cirkulär 1997:145?"
+    assert {"standalone_accuracy", "wrong_answer", "missing_terms", "expected"} <= set(swap)
     overall = res["aggregate"]["overall"]
     assert overall["conversations"] == 3 and overall["followup_accuracy"] == 1.0
     assert set(res["aggregate"]) == {"overall", "da", "en", "sv"}
