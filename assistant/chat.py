@@ -118,12 +118,12 @@ def is_followup(question: str, has_history: bool = True, previous: str | None = 
     )
     if any(w in _ANAPHORA for w in words) and len(terms) <= 4:
         return True
-    if len(terms) <= 1 or (len(terms) <= 2 and not own_entity):
+    if len(terms) <= 1 or (len(terms) <= 2 and not own_entity) or (_relative_year(question) is not None and len(terms) <= 4):
         return True
-    if previous and not own_entity and len(terms) <= 4 and _relative_year(question) is None:
+    if previous and not own_entity and len(terms) <= 4:
         prev_keys = _plain_keys_of(previous)
         return any(_plain_keys(t) & prev_keys for t in terms)
-    return _relative_year(question) is not None and len(terms) <= 4
+    return False
 
 
 def _is_elliptical(rest: str) -> bool:
@@ -406,13 +406,6 @@ _ASKS_AMOUNT = re.compile(r"\b(hvor (meget|mange)|hur (mycket|många)|how (much|
 def _asks_about_that_amount(question: str) -> bool:
     words = set(re.findall(r"[^\W\d_]+", question.lower()))
     return bool(words & _NEUTER_THAT) and bool(_ASKS_AMOUNT.search(question))
-
-
-def _term_keys_of(text: str) -> set[str]:
-    out: set[str] = set()
-    for t in key_terms(text):
-        out |= _term_keys(t)
-    return out
 
 
 # --- condensing with a chat model (LLM mode) ----------------------------------------------------------
