@@ -23,7 +23,7 @@ from .prompts import labels, prompt
 from .retrieval import Filters, check_filters
 
 APP_DIR = "policy-assistant"
-MAX_CONTEXT_TERMS = 8
+MAX_CONTEXT_TERMS = 10
 
 
 # --- where things are ---------------------------------------------------------------------------
@@ -100,8 +100,13 @@ def _term_keys(term: str) -> set[str]:
     return match_terms(term, LANGUAGES) | {term.lower()}
 
 
-def is_followup(question: str, has_history: bool = True) -> bool:
-    """Whether a question leans on the conversation before it (pronouns, "og …", too few terms)."""
+def is_followup(question: str, has_history: bool = True, previous: str | None = None) -> bool:
+    """Whether a question leans on the conversation before it (pronouns, "og …", too few terms).
+
+    With the previous question given, a short question without a name, number or § of its own that
+    takes up one of its words ("Hvem udarbejdede selve redegørelsen?" after a question about the
+    2007 § 18-redegørelse) leans on it too: the thing it names is the one just asked about.
+    """
     if not has_history:
         return False
     if _LEAD.match(question):
@@ -113,13 +118,175 @@ def is_followup(question: str, has_history: bool = True) -> bool:
     )
     if any(w in _ANAPHORA for w in words) and len(terms) <= 4:
         return True
-    return len(terms) <= 1 or (len(terms) <= 2 and not own_entity)
+    if len(terms) <= 1 or (len(terms) <= 2 and not own_entity) or (_relative_year(question) is not None and len(terms) <= 4):
+        return True
+    if previous and not own_entity and len(terms) <= 4:
+        prev_keys = _plain_keys_of(previous)
+        return any(_plain_keys(t) & prev_keys for t in terms)
+    return False
 
 
 def _is_elliptical(rest: str) -> bool:
-    """A fragment such as "in 2010?" / "i Sverige?": no question word, only a few words."""
+    """A fragment such as "in 2010?" / "i Sverige?" / "Lars Pettersson på Röda Korset?": no question word, a few words."""
     words = re.findall(r"[^\W_]+", rest.lower())
-    return bool(words) and len(words) <= 4 and not any(w in _QUESTION_WORDS for w in words)
+    return bool(words) and len(words) <= 6 and not any(w in _QUESTION_WORDS for w in words)
+
+
+def _plain_keys(term: str) -> set[str]:
+    """A term's stems without the cognate keys ("~cirku" would make "cirkulär" the same as "cirkulärnummer")."""
+    return {k for k in _term_keys(term) if not k.startswith("~")}
+
+
+def _plain_keys_of(text: str) -> set[str]:
+    out: set[str] = set()
+    for t in key_terms(text):
+        out |= _plain_keys(t)
+    return out
+
+
+# --- what a question asks for, and what it is about -----------------------------------------------------
+
+_WHICH = frozenset("hvilken hvilket hvilke vilken vilket vilka which what whose".split())
+_HOW = frozenset("hvor hur how".split())
+# Words that belong to a question phrase ("hvor mange", "how much", "vilka två"), never to its subject.
+_MODIFIERS = frozenset(
+    "meget mange længe lang langt stor store stort ofte gammel gamle tit "
+    "mycket många länge lång långt stora ofta gammal "
+    "much many long large big often old far "
+    "to tre fire fem seks två fyra sex one two three four five six".split()
+)
+# Auxiliaries and copulas: after these a question names its subject or the role asked about, so they are not
+# the verb that says what was asked ("Vem är handläggare …" asks who holds the role; "han" is that person).
+_AUX = frozenset(
+    "er var har havde blev bliver kan skal skulle vil ville må bør "
+    "är var har hade blev blir kan ska skall skulle vill ville måste bör "
+    "is are was were has have had did does do will can shall would could should may might".split()
+)
+_PARTICLES = frozenset("fram ut ud op up out in ind frem med aside".split())
+_COPULA = frozenset("er var blev bliver är blir is was became".split())
+_ARTICLES = frozenset("en et ett den det the a an".split())
+_PERSONAL = frozenset("han hun ham hende hans hendes hon honom henne hennes he she him her his".split())
+_NAME = re.compile(r"\b[A-ZÆØÅÄÖÉ][\wæøåäöé]+(?:-[A-ZÆØÅÄÖÉ][\wæøåäöé]+)?(?:\s+[A-ZÆØÅÄÖÉ][\wæøåäöé]+(?:-[A-ZÆØÅÄÖÉ][\wæøåäöé]+)?)+")
+# Countries and their adjectives: "og i Sverige?" after a question about "de danske kommuner" swaps one for the other.
+_PLACES = (
+    frozenset("danmark dansk danske danska denmark danish danes".split()),
+    frozenset("sverige svensk svenske svenska sweden swedish swedes".split()),
+    frozenset("norge norsk norske norska norway norwegian".split()),
+    frozenset("finland finsk finske finska finnish".split()),
+    frozenset("island islandsk islandske isländsk isländska iceland icelandic".split()),
+    frozenset("tyskland tysk tyske tyska germany german".split()),
+)
+_RELATIVE_YEAR = (
+    (re.compile(r"\b(?:året|år)\s+(?:før|forinden|inden|innan|före|förut|tidligere|tidigare)\b"
+                r"|\bthe\s+(?:year|previous\s+year)\s+(?:before|earlier)\b|\bthe\s+previous\s+year\b"
+                r"|\b(?:forrige|sidste)\s+år\b|\bförra\s+året\b|\blast\s+year\b", re.I), -1),
+    (re.compile(r"\b(?:året|år)\s+(?:efter|derpå|derefter|därpå|därefter)\b|\bthe\s+(?:year\s+after|following\s+year|next\s+year)\b"
+                r"|\bnæste\s+år\b|\bnästa\s+år\b|\bnext\s+year\b", re.I), 1),
+)
+
+
+def _relative_year(question: str) -> int | None:
+    """-1 for "året før / the year before / förra året", +1 for "året efter / the following year", else None."""
+    for rx, delta in _RELATIVE_YEAR:
+        if rx.search(question):
+            return delta
+    return None
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[^\W_]+(?:[-:/.,][^\W_]+)*", text)
+
+
+def question_phrase(question: str) -> str:
+    """The question word with its modifiers ("hvor mange", "how much", "vilka två"), lower case; '' when none."""
+    toks = [w.lower() for w in _words(question)]
+    i = next((n for n, w in enumerate(toks) if w in _QUESTION_WORDS), None)
+    if i is None:
+        return ""
+    j = i + 1
+    while j < len(toks) and toks[j] in _MODIFIERS:
+        j += 1
+    return " ".join(toks[i:j])
+
+
+def asked_terms(question: str) -> set[str]:
+    """The words that say what a question asks for rather than what it is about, lower case.
+
+    The noun of "hvilket journalnummer / how much money", and the verb right after the question phrase
+    ("Hvem underskrev …", "Hvor meget udbetalte …", "När genomförde …"); not an auxiliary or copula.
+    """
+    words = _words(question)
+    low = [w.lower() for w in words]
+    i = next((n for n, w in enumerate(low) if w in _QUESTION_WORDS), None)
+    if i is None:
+        return set()
+    out: set[str] = set()
+    j = i + 1
+    modified = False
+    while j < len(low) and low[j] in _MODIFIERS:
+        out.add(low[j])
+        j += 1
+        modified = True
+    # the kind of thing asked for: "Hvilket journalnummer …", "Vilka två aktörer …", "Hvor mange penge vil …",
+    # "how much money did …" (after "hvor meget" only when an auxiliary follows: "Hvor meget udbetalte" is a verb)
+    if j < len(low) and words[j][:1].islower() and low[j] not in _AUX and low[j] not in _ALL_STOP and (
+            low[i] in _WHICH or (low[i] in _HOW and modified and j + 1 < len(low) and low[j + 1] in _AUX)):
+        out.add(low[j])
+        j += 1
+    if j < len(low) and low[j] not in _AUX and words[j][:1].islower() and low[j] not in _ALL_STOP:
+        out.add(low[j])  # the verb of the question: "underskrev", "udbetalte", "genomförde", "signed"
+        if j + 1 < len(low) and low[j + 1] in _PARTICLES:
+            out.add(low[j + 1])  # "tog fram", "betalte ud", "set aside"
+    return out
+
+
+def asked_role(question: str) -> str:
+    """The role a who-question asks about: "handläggare" in "Vem var handläggare för …?", lower case; '' if none."""
+    words = _words(question)
+    low = [w.lower() for w in words]
+    for n, w in enumerate(low[:-2]):
+        if w in ("hvem", "vem", "who") and low[n + 1] in _COPULA:
+            k = n + 2
+            while k < len(low) and low[k] in _ARTICLES:
+                k += 1
+            if k < len(low) and low[k] not in _ALL_STOP and words[k][:1].islower():
+                return low[k]
+    return ""
+
+
+def names_in(text: str) -> list[str]:
+    """Names of two or more capitalised words in a text ("Charlotte Markussen", "Karl-Axel Johansson")."""
+    out: list[str] = []
+    for m in _NAME.finditer(text):
+        parts = m.group(0).split()
+        while parts and parts[0].lower() in _ALL_STOP:  # "Ved Charlotte Markussen": a sentence's first word
+            parts = parts[1:]
+        if len(parts) >= 2 and " ".join(parts) not in out:
+            out.append(" ".join(parts))
+    return out
+
+
+def _restates(question: str, previous: str) -> bool:
+    """A question with no pronoun and no "og …" that names again something the previous one asked about."""
+    if _LEAD.match(question) or set(re.findall(r"[^\W\d_]+", question.lower())) & _ANAPHORA:
+        return False
+    return bool(_plain_keys_of(question) & _plain_keys_of(previous))
+
+
+def _place_group(word: str) -> int | None:
+    w = word.lower()
+    return next((i for i, g in enumerate(_PLACES) if w in g), None)
+
+
+def _swap_entities(base: str, fragment: str) -> str:
+    """The base question with the entities a fragment replaces taken out: a country for a country, a name for a name."""
+    frag_places = {g for w in _words(fragment) if (g := _place_group(w)) is not None}
+    if frag_places:
+        base = " ".join(w for w in base.split() if (g := _place_group(w.strip("?.,!"))) is None or g in frag_places)
+    if names_in(fragment):
+        for name in names_in(base):
+            base = base.replace(name, " ")
+    return " ".join(base.split())
 
 
 @dataclass
@@ -135,22 +302,33 @@ class PastTurn:
 def rewrite_followup(question: str, previous: list[PastTurn], use_answer: bool = True) -> str:
     """The question made self-contained from the turns before it (most recent last).
 
-    A standalone question comes back unchanged. A fragment ("and in 2010?") is put into the
-    previous question, replacing its year. Any other follow-up gets, in brackets, the key terms
-    (subject, names, numbers, § references) of the conversation's topic (its last standalone
-    question), of the previous follow-up, and the amounts of the passage the previous answer cited.
+    A standalone question comes back unchanged. A fragment ("and in 2010?", "og i Sverige?", "Och Lars
+    Pettersson?") is put into the previous question in place of the year, country or name it replaces.
+    Any other follow-up gets, in brackets, the key terms (subject, names, numbers, § references) of the
+    conversation's topic (its last standalone question) and of the previous follow-up. When it asks
+    something else than they did ("Hvem har skrevet det?" after "Hvor meget udbetalte …?"), the words
+    that said what they asked for ("udbetalte", "journalnummer") stay behind and only the subject comes
+    along. "han / hun / his" brings the names of the previous answer, "det" after an amount the amounts
+    it cited, and "året før / the year before" the year before the one asked about.
     """
     q = " ".join(question.split())
-    if not previous or not is_followup(q):
+    if not previous or not is_followup(q, previous=previous[-1].question):
         return q
     prev = previous[-1]
     lead = _LEAD.match(q)
     rest = q[lead.end():] if lead else q
     new_terms = key_terms(rest)
     new_years = [t for t in new_terms if YEAR.fullmatch(t)]
+    shift = _relative_year(q)
     if lead and _is_elliptical(rest):
         # The previous question as it was searched, without the amounts its answer lent it.
         base = rewrite_followup(prev.question, previous[:-1], use_answer=False) if prev.followup else prev.question
+        if shift is not None and not new_years and YEAR.search(base):  # "og året før?"
+            new_years = [str(int(YEAR.search(base).group(0)) + shift)]
+            rest_words = rest
+            for rx, _ in _RELATIVE_YEAR:
+                rest_words = rx.sub(" ", rest_words)
+            new_terms = new_years + key_terms(rest_words)
         if new_years:
             found = list(re.finditer(r"\b(?:1[89]|20)\d\d\b", base))
             if found:
@@ -159,31 +337,63 @@ def rewrite_followup(question: str, previous: list[PastTurn], use_answer: bool =
                     r"\b(?:1[89]|20)\d\d\b", "", base[first.end():]
                 )
                 new_terms = [t for t in new_terms if t != new_years[0]]
-        extra = " ".join(t for t in new_terms if not (_term_keys(t) & _term_keys_of(base)))
+        base = _swap_entities(base, rest)
+        extra = " ".join(t for t in new_terms if not (_plain_keys(t) & _plain_keys_of(base)))
         base = base.rstrip("?. ")
         if base.endswith(")"):
             return f"{base[:-1]} {extra})" if extra else base
         return f"{base} {extra}?" if extra else f"{base}?"
     topic = next((t for t in reversed(previous) if not t.followup), previous[0])
-    candidates = key_terms(topic.searched)
+    asked_before: set[str] = set()
+    new_phrase = question_phrase(rest)
+    for t in {id(topic): topic, id(prev): prev}.values():
+        if new_phrase and question_phrase(t.question).split()[:1] != new_phrase.split()[:1]:
+            asked_before |= asked_terms(t.question)  # a new kind of question: keep the subject, not the old ask
+    own_role = asked_role(rest)
+    for t in {id(topic): topic, id(prev): prev}.values():
+        if own_role and asked_role(t.question) not in ("", own_role):
+            asked_before.add(asked_role(t.question))  # "Vem blev projektledare?" after "Vem var handläggare …?"
+    candidates = [t for t in key_terms(topic.searched) if t.lower() not in asked_before]
     if prev is not topic:
-        candidates += key_terms(prev.question)
+        candidates += [t for t in key_terms(prev.question) if t.lower() not in asked_before]
+    if _restates(q, prev.question):
+        # "Hvem udarbejdede selve redegørelsen?": it names the thing again; only its § and year are missing.
+        candidates = [t for t in candidates if t.startswith("§") or t[0].isdigit()]
     ans = prev.answer
-    if use_answer and ans is not None and not ans.refused and ans.citations and _asks_about_that_amount(q):
+    answered = use_answer and ans is not None and not ans.refused and ans.citations
+    words = set(re.findall(r"[^\W\d_]+", q.lower()))
+    if answered and words & _PERSONAL:
+        # "Hvilken stilling har hun?": she is the person the previous answer named.
+        candidates = names_in(" ".join(c.quote for c in ans.citations[:1]))[:2] + candidates
+    if answered and shift is None and _asks_about_that_amount(q):
         # "hvor mange procent er det?": "det" is the figure just answered, the amounts of the first cited passage.
         candidates += [t for t in key_terms(ans.citations[0].quote) if t[0].isdigit() and not YEAR.fullmatch(t)][:2]
-    have = _term_keys_of(q)
-    context: list[str] = []
-    for t in candidates:
-        if new_years and YEAR.fullmatch(t):
+    if shift is not None and not new_years:
+        years = [t for t in candidates if YEAR.fullmatch(t)]
+        if years:
+            new_years = [str(int(years[0]) + shift)]
+            candidates = new_years + candidates
+    have = _plain_keys_of(q)
+    # Names, numbers and § references are taken first (they single out the subject when the context is cut
+    # short), then the rest; the context keeps the order the words were said in.
+    ranked = sorted(range(len(candidates)), key=lambda n: (not _is_entity(candidates[n]), n))
+    picked: list[tuple[int, str]] = []
+    for n in ranked:
+        t = candidates[n]
+        if (new_years and YEAR.fullmatch(t) and t not in new_years) or t.lower() in _MODIFIERS:
             continue
-        keys = _term_keys(t)
+        keys = _plain_keys(t)
         if keys & have:
+            para = re.match(r"§\s*\d+[a-z]?", t)
+            if para and not (_plain_keys(para.group(0)) & have):  # "§ 18-redegørelsen" after "redegørelsen?"
+                have |= _plain_keys(para.group(0))
+                picked.append((n, para.group(0)))
             continue
         have |= keys
-        context.append(t)
-        if len(context) >= MAX_CONTEXT_TERMS:
+        picked.append((n, t))
+        if len(picked) >= MAX_CONTEXT_TERMS:
             break
+    context = [t for _, t in sorted(picked)]
     if not context:
         return q
     return f"{q} ({' '.join(context)})"
@@ -196,13 +406,6 @@ _ASKS_AMOUNT = re.compile(r"\b(hvor (meget|mange)|hur (mycket|många)|how (much|
 def _asks_about_that_amount(question: str) -> bool:
     words = set(re.findall(r"[^\W\d_]+", question.lower()))
     return bool(words & _NEUTER_THAT) and bool(_ASKS_AMOUNT.search(question))
-
-
-def _term_keys_of(text: str) -> set[str]:
-    out: set[str] = set()
-    for t in key_terms(text):
-        out |= _term_keys(t)
-    return out
 
 
 # --- condensing with a chat model (LLM mode) ----------------------------------------------------------
@@ -232,6 +435,17 @@ def clean_condensed(text: str, question: str) -> str:
         if line:
             return line[:1000]
     return question
+
+
+def _failure_in_words(exc: BaseException) -> str:
+    """What went wrong with the chat model, said in words rather than an exception's class name."""
+    kind = type(exc).__name__.lower()
+    if isinstance(exc, TimeoutError) or "timeout" in kind:
+        return "it did not answer in time"
+    if isinstance(exc, ConnectionError) or "connect" in kind:
+        return "its server could not be reached"
+    text = " ".join(str(exc).split())
+    return f"it failed: {text[:160]}" if text else "it failed without saying why"
 
 
 def llm_complete(answerer: Any, settings: Any, text: str) -> str:
@@ -652,7 +866,7 @@ class Chat:
         """The text to search for, whether the question was read as a follow-up, and notes."""
         q = check_question(question)
         past = [t.past() for t in self.turns]
-        if not past or not is_followup(q):
+        if not past or not is_followup(q, previous=past[-1].question):
             return q, False, []
         if self.llm and self._llm_answerer is not None:
             lang = detect_language(q, default="da")
@@ -662,7 +876,7 @@ class Chat:
             except AssistantError:
                 raise
             except Exception as exc:  # the model failed: fall back to the extractive rewriting
-                note = f"could not condense with the chat model ({type(exc).__name__}); rewrote without it"
+                note = f"could not condense with the chat model ({_failure_in_words(exc)}); rewrote without it"
                 return rewrite_followup(q, past)[:2000], True, [note]
         return rewrite_followup(q, past)[:2000], True, []
 

@@ -370,6 +370,9 @@ def eval_cmd(
     seed: int = typer.Option(0, "--seed", help="With --hold-out-gold: the random seed that picks the held-out documents."),
     split: str = typer.Option("test", "--split", help="With --dataset: which qrels/<SPLIT>.tsv to score (test, dev, all)."),
     as_json: bool = JsonOpt,
+    conversations: Optional[Path] = typer.Option(
+        None, "--conversations", metavar="FILE",
+        help="Score follow-ups in chat on a conversation set (eval/conversations.yaml) instead; --split picks test, dev or all."),
 ) -> None:
     """Score retrieval, facts, citations and refusals per language (or retrieval and answers on a BEIR dataset).
 
@@ -381,6 +384,9 @@ def eval_cmd(
     from .retrieval import check_mode
 
     settings = _settings(index, chroma_url)
+    if conversations is not None:
+        _eval_conversations(conversations, settings, split, out, as_json)
+        return
     check_mode(mode)
     if gate and baseline is None:
         raise AssistantError("--gate needs --baseline RESULTS.json", exit_code=2)
@@ -413,6 +419,22 @@ def eval_cmd(
         raise typer.Exit(1)
     if gate and not as_json:
         render.info(f"quality gate passed: no metric worse than the baseline by more than {evaluation.GATE_TOLERANCE}")
+
+
+def _eval_conversations(path: Path, settings: Settings, split: str, out: Path, as_json: bool) -> None:
+    """`eval --conversations`: play each conversation through the chat and score its last turn."""
+    from . import conversation_eval
+
+    convs = conversation_eval.load_conversations(path, split)
+    if not convs:
+        raise AssistantError(f"{path}: no conversations in the {split} split", exit_code=2)
+    with render.count_progress("Evaluating", enabled=not as_json) as progress:
+        results = conversation_eval.evaluate_conversations(convs, settings, split=split, progress=progress)
+    written = conversation_eval.write_results(results, out)
+    if as_json:
+        render.print_json({**results, "written": [str(written)]})
+    else:
+        render.conversation_results(results, [written])
 
 
 def _default_questions() -> Path:

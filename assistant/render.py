@@ -560,3 +560,33 @@ def history_entry(e: dict) -> None:
         page = f", p. {c['page']}" if c.get("page") else ""
         console.print(f"  [bold cyan][{c['n']}][/] {escape(c['title'])} ({escape(c['source'])}{page})")
         console.print(f"      “{escape(' '.join(c['quote'].split()))}”")
+
+
+def conversation_results(results: dict, written: list) -> None:
+    """Follow-up scores per language and kind, and each conversation's last turn as it was searched."""
+    out = console if console.is_terminal else Console(highlight=False, width=PIPED_WIDTH)  # piped: whole rows
+    agg, kinds = results["aggregate"], results.get("by_kind", {})
+    groups = {**agg, **kinds}
+    cfg = results["config"]
+    t = Table(title=f"Follow-ups in chat ({cfg['split']} split, {cfg['conversations']} conversations)", title_justify="left")
+    t.add_column("metric")
+    for g in groups:
+        t.add_column(g, justify="right")
+    for m in agg["overall"]:
+        vals = [groups[g].get(m) for g in groups]
+        t.add_row(m, *("–" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v)) for v in vals))
+    out.print(t)
+    rows = Table(title="Last turns", title_justify="left")
+    for col in ("id", "follow-up", "terms", "gold", "facts", "ok", "searched"):
+        rows.add_column(col, justify="right" if col in ("terms", "gold", "facts") else "left",
+                        overflow="fold", no_wrap=col == "id")
+    for r in results["conversations"]:
+        fu = ("yes" if r["followup"] else "no") + ("" if r["followup_accuracy"] else " [red]✗[/]")
+        gold = "–" if r["gold_cited"] is None else ("yes" if r["gold_cited"] else "[red]no[/]")
+        facts = "–" if r["fact_recall"] is None else f"{r['fact_recall']:.2f}"
+        ok = "[green]yes[/]" if r["answer_accuracy"] else "[red]no[/]"
+        if r["refused"]:
+            ok += " (refused)"
+        rows.add_row(r["id"], fu, f"{r['term_recall']:.2f}", gold, facts, ok, escape(r["searched"]))
+    out.print(rows)
+    out.print("[dim]wrote " + ", ".join(str(p) for p in written) + "[/]")

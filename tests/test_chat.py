@@ -10,6 +10,7 @@ import sys
 import pytest
 from conftest import CIRCULAR, PRESS_2010, Q_2009, Q_STRATEGY, ROOT, STRATEGY, assert_quotes_exact, run_cli
 
+from assistant.answering import Answer, Citation
 from assistant.chat import (
     Chat,
     PastTurn,
@@ -68,6 +69,72 @@ def test_a_fragment_takes_the_previous_question_with_its_year_replaced():
     prev = [PastTurn(Q_2009, Q_2009)]
     assert rewrite_followup("and in 2010?", prev) == "Hvor meget udbetalte kommunerne i 2010 i § 18-støtte?"
     assert rewrite_followup("Og i Silkeborg?", prev) == "Hvor meget udbetalte kommunerne i 2009 i § 18-støtte Silkeborg?"
+
+
+def test_a_new_kind_of_question_takes_the_subject_not_the_old_ask():
+    prev = [PastTurn(Q_2009, Q_2009)]
+    who = rewrite_followup("Hvem har underskrevet det?", prev)
+    assert "2009" in who and "§ 18-støtte" in who and "kommunerne" in who and "udbetalte" not in who
+    # the same kind of question keeps what was asked: "det" is still the amount paid out
+    same = rewrite_followup("Hvor meget var det året før?", prev)
+    assert "udbetalte" in same and "2008" in same and "2009" not in same
+    assert rewrite_followup("Og året før?", prev) == "Hvor meget udbetalte kommunerne i 2008 i § 18-støtte?"
+    assert rewrite_followup("and the year after?", prev) == "Hvor meget udbetalte kommunerne i 2010 i § 18-støtte?"
+    q = "Vilket diarienummer har Kommunförbundets cirkulär om äldreomsorg?"
+    which = [PastTurn(q, q)]
+    when = rewrite_followup("När skickades det ut?", which)
+    assert "diarienummer" not in when and "Kommunförbundets" in when and "äldreomsorg" in when
+
+
+def test_fragments_swap_a_country_or_a_name_and_roles_are_swapped():
+    q = "Hvor mange danske kommuner har en frivillighedspolitik?"
+    danish = [PastTurn(q, q)]
+    assert rewrite_followup("Og i Norge?", danish) == "Hvor mange kommuner har en frivillighedspolitik Norge?"
+    phone = [PastTurn("Vilket telefonnummer har Karl-Axel Johansson?", "Vilket telefonnummer har Karl-Axel Johansson?")]
+    assert rewrite_followup("Och Anita Sundin?", phone) == "Vilket telefonnummer har Anita Sundin?"
+    role = [PastTurn("Vem var sekreterare i styrelsen för Röda Korset?", "Vem var sekreterare i styrelsen för Röda Korset?")]
+    chair = rewrite_followup("Vem var ordförande?", role)
+    assert "sekreterare" not in chair and "styrelsen" in chair and "Röda Korset" in chair
+
+
+def test_she_is_the_person_the_previous_answer_named():
+    quote = "Ved Charlotte Markussen"
+    cite = Citation(1, "da-x", "x.txt", "Oplæg", None, 0, len(quote), quote, 1.0)
+    ans = Answer("Hvem holdt oplægget om frivillighed?", "da", quote + " [1]", False, [cite])
+    rewritten = rewrite_followup("Hvilken uddannelse har hun?", [PastTurn(ans.question, ans.question, ans)])
+    assert "Charlotte Markussen" in rewritten and "oplægget" in rewritten and "Ved" not in rewritten
+
+
+def test_a_question_naming_the_thing_again_is_read_with_its_paragraph_and_year():
+    prev = "Hvilket journalnummer har ministeriets brev om § 18-redegørelsen for 2007?"
+    assert is_followup("Hvem skrev selve redegørelsen?", previous=prev)
+    assert rewrite_followup("Hvem skrev selve redegørelsen?", [PastTurn(prev, prev)]) == "Hvem skrev selve redegørelsen? (§ 18 2007)"
+    assert not is_followup("Hvem skrev Frederiksbergs frivillighedspolitik?", previous=prev)
+
+
+def test_a_failed_condensing_is_said_in_words(chat):
+    class Down:
+        def invoke(self, text):
+            raise ConnectionRefusedError(111, "Connection refused")
+
+    class Unreachable:
+        def chat_model(self):
+            return Down()
+
+    chat.ask(Q_2009)
+    chat._llm_answerer, chat.llm = Unreachable(), True
+    searched, followup, notes = chat.rewrite("Og hvor mange procent er det?")
+    assert followup and "2009" in searched
+    assert notes == ["could not condense with the chat model (its server could not be reached); rewrote without it"]
+    assert "Error" not in notes[0]
+
+
+def test_who_wrote_it_after_the_amount_is_not_answered_with_the_amount(chat):
+    chat.ask(Q_2009)
+    chat.ask("Hvor mange procent af statstilskuddet svarer det til?")
+    who = chat.ask("Hvem har skrevet det?").answer  # issue 23: this was answered with the amount sentences
+    assert "2009" in who.searched and "udbetalte" not in who.searched
+    assert "144,7" not in who.answer and "101 procent" not in who.answer
 
 
 def test_followups_are_answered_from_the_right_document(chat, answerer):
@@ -281,3 +348,24 @@ def test_ctrl_d_leaves_with_status_zero(seed_settings, tmp_path):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_terminal_followup_is_answered_from_the_document_of_the_first_turn(seed_settings, tmp_path):
+    # Both press releases give Anni Lundqvist as press contact; "it" is the strategy the first turn was about.
+    pexpect, child = _terminal_chat(seed_settings.index_dir, tmp_path, 200, 90)
+    try:
+        child.expect("›")
+        child.sendline("Which minister published the Danish civil society strategy in 2010?")
+        child.expect("Benedikte Kiær")
+        child.expect("›")
+        child.sendline("Who is the press contact for it?")
+        child.expect("Searched for")
+        child.expect("civil society strategy")  # the subject of the first turn, carried into the search
+        child.expect("Anni Lundqvist")
+        child.expect(re.escape("corpus/" + STRATEGY))
+        child.expect("›")
+        child.sendline("/quit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0, child.before
