@@ -52,6 +52,12 @@ class LLMSettings:
     context_size: int = 4096  # provider "local": tokens of context (prompt and answer together)
 
 
+def default_timeout(provider: str) -> float:
+    """Seconds to wait for the model: 30 for a server; 120 for a model on this machine's CPU, whose reading
+    of the passages alone takes tens of seconds on a laptop (the whole answer gets 4 x the timeout)."""
+    return 120.0 if provider == "local" else 30.0
+
+
 def default_threads() -> int:
     """Threads for the in-process model: the machine's cores, at most 4 (a laptop's share)."""
     return max(1, min(os.cpu_count() or 2, 4))
@@ -112,13 +118,14 @@ def load_settings(path: Path | None = None) -> Settings:
     api_key = env.get("ASSISTANT_LLM_API_KEY")
     if not api_key and llm.get("api_key_file"):
         api_key = _read_secret_file(llm["api_key_file"])
+    provider = str(env.get("ASSISTANT_LLM_PROVIDER") or llm.get("provider", "openai"))
     llm_settings = LLMSettings(
         enabled=bool(llm.get("enabled", False)),
-        provider=str(env.get("ASSISTANT_LLM_PROVIDER") or llm.get("provider", "openai")),
+        provider=provider,
         base_url=env.get("ASSISTANT_LLM_BASE_URL") or llm.get("base_url"),
         model=env.get("ASSISTANT_LLM_MODEL") or llm.get("model"),
         api_key=api_key,
-        timeout=float(env.get("ASSISTANT_LLM_TIMEOUT") or llm.get("timeout", 30.0)),
+        timeout=float(env.get("ASSISTANT_LLM_TIMEOUT") or llm.get("timeout", default_timeout(provider))),
         temperature=float(llm.get("temperature", 0.0)),
         stream=bool(llm.get("stream", True)),
         model_path=env.get("ASSISTANT_LLM_MODEL_PATH") or llm.get("model_path"),

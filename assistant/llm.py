@@ -433,6 +433,19 @@ def split_sentences(text: str) -> list[tuple[int, str, bool]]:
             continue
         sents = [line[s:e] for s, e in sentence_spans(line)]
         merged: list[str] = []
+        if _cites_first(sents):
+            # "[1] First sentence. Second sentence.": a line that opens with its citation cites it for every
+            # sentence up to the next marker (small local models write whole paragraphs this way)
+            current = ""
+            for s in sents:
+                lead = _LEAD_MARKERS.match(s)
+                if lead and re.search(r"\d", lead.group(0)):
+                    current = lead.group(0).strip()
+                elif current and not any(re.search(r"\d", m.group(0)) for m in _ANY_MARKER.finditer(s)):
+                    s = f"{s} {current}"
+                merged.append(s)
+            out.extend((li, s, bullet) for s in merged)
+            continue
         for s in sents:
             lead = _LEAD_MARKERS.match(s)
             if lead and merged:  # "… 2009. [1] Next sentence": the marker belongs to the sentence before
@@ -444,6 +457,12 @@ def split_sentences(text: str) -> list[tuple[int, str, bool]]:
                 merged.append(s)
         out.extend((li, s, bullet) for s in merged)
     return out
+
+
+def _cites_first(sents: list[str]) -> bool:
+    """Whether a line opens with a numeric citation marker followed by text."""
+    lead = _LEAD_MARKERS.match(sents[0]) if sents else None
+    return bool(lead and re.search(r"\d", lead.group(0)) and _strip_markers(sents[0]).strip(" .,;:!?"))
 
 
 def _strip_markers(text: str) -> str:
@@ -586,10 +605,13 @@ def check_answer(raw: str, lang: str, passages: list[Hit]) -> CheckedAnswer:
     plain = _strip_markers(raw)
     whole_wrong = None
     if re.search(r"[^\W\d_]{2}", plain) and (found := detect_language(plain, default=lang)) != lang:
-        whole_wrong = found
+        scores = language_scores(plain)
+        if scores[found] > scores[lang]:  # a tie ("Senast den 1 oktober 1997.") is no evidence against lang
+            whole_wrong = found
     kept: list[CheckedSentence] = []
     rejected: list[tuple[str, str]] = []
     saw_refusal = False
+    seen: set[str] = set()
     bullets: set[int] = set()
     for line, sent, bullet in split_sentences(raw):
         if bullet:
@@ -603,7 +625,12 @@ def check_answer(raw: str, lang: str, passages: list[Hit]) -> CheckedAnswer:
             continue
         refs = _refs(sent)
         reason = None
-        if refs is None:
+        key = _normalise(claim).rstrip(".")
+        if refs and key in seen:  # the same sentence again (for another passage): shown once
+            continue
+        if not re.search(r"[^\W_]", claim):
+            reason = "nothing but a citation marker" if refs else "no citation"
+        elif refs is None:
             reason = "a citation marker that is not a passage number"
         elif not refs:
             reason = "no citation"
@@ -626,6 +653,7 @@ def check_answer(raw: str, lang: str, passages: list[Hit]) -> CheckedAnswer:
         if reason:
             rejected.append((shown, reason))
         else:
+            seen.add(key)
             kept.append(CheckedSentence(claim, refs, line))
     refused_only = saw_refusal and not any(s.refs for s in kept) and not rejected
     return CheckedAnswer(kept, rejected, refused_only, bullets)

@@ -79,6 +79,8 @@ def llm_figures(rows: list[dict]) -> dict:
     return {
         "model_asked": len(asked),
         "shown_as_llm": sum(1 for r in asked if r["llm_mode"] == "llm"),
+        "shown_answer_accuracy": _share(sum(r["llm_ok"] for r in asked if r["llm_mode"] == "llm"),
+                                        sum(1 for r in asked if r["llm_mode"] == "llm")),
         "fallback_rate": _share(sum(1 for r in asked if r["llm_mode"] != "llm"), len(asked)),
         "fallback_reasons": dict(Counter((r["warning"] or "").split(";")[0] for r in asked if r["llm_mode"] != "llm")),
         "sentences_generated": sents,
@@ -104,6 +106,29 @@ def _reason_kind(why: str) -> str:
         token = why[: -len(" is not in the cited passage")]
         return "number not in passage" if any(c.isdigit() for c in token) else "name not in passage"
     return why
+
+
+class Replay:
+    """A stand-in chat model that replays the replies of an earlier run (--replay): the checks alone, re-scored."""
+
+    def __init__(self, path: Path) -> None:
+        rows = json.loads(path.read_text(encoding="utf-8"))["rows"]
+        self.replies = {r["question"]: (r["generated"], r["stats"]) for r in rows if r.get("generated") is not None}
+        self.current: str | None = None
+        self.last_stats: dict = {}
+
+    def stream(self, messages):
+        question = messages[-1].content.rsplit("\n\n", 2)[-2].split(":", 1)[1].strip()
+        text, stats = self.replies.get(question, ("", None))
+        self.last_stats = dict(stats or {})
+        return iter([text])
+
+
+def make_answerer(retriever, llm_settings: LLMSettings, replay: Path | None) -> LLMAnswerer:
+    """The LLM answerer: the local model, or a replay of an earlier run's replies."""
+    if replay is None:
+        return LLMAnswerer(retriever, llm_settings)
+    return LLMAnswerer(retriever, llm_settings, chat_model=Replay(replay))
 
 
 def llm_row(llm: LLMAnswerer, question: str, lang: str, hits: list) -> tuple[object, dict]:
@@ -144,7 +169,7 @@ def run_questions(args, llm_settings: LLMSettings, index_dir: Path) -> tuple[lis
         retriever.embedder.embed_query("opvarmning")
         ext = Answerer(retriever)
         t0 = time.perf_counter()
-        llm = LLMAnswerer(retriever, llm_settings)
+        llm = make_answerer(retriever, llm_settings, args.replay)
         load_s = time.perf_counter() - t0
         for i, q in enumerate(questions):
             lang = detect_language(q.question)
@@ -195,7 +220,7 @@ def run_swefaq(args, llm_settings: LLMSettings, work: Path) -> tuple[list[dict],
         retriever.embedder.embed_query("uppvärmning")
         ext = Answerer(retriever)
         t0 = time.perf_counter()
-        llm = LLMAnswerer(retriever, llm_settings)
+        llm = make_answerer(retriever, llm_settings, args.replay)
         load_s = time.perf_counter() - t0
         for i, q in enumerate(qs):
             rel = {d for d, v in qrels[q["_id"]].items() if v > 0}
@@ -232,6 +257,7 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "assistant-bench-llm",
                     help="where the indexes are kept between runs")
     ap.add_argument("--out", type=Path, help="write the rows and aggregates here (JSON)")
+    ap.add_argument("--replay", type=Path, help="re-check the replies stored in an earlier --out file (no model)")
     args = ap.parse_args()
 
     llm_mod.PASSAGES = args.passages

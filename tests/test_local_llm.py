@@ -55,10 +55,12 @@ def one_error_line(stderr: str) -> str:
 def test_local_settings_come_from_the_environment_and_the_config_file(tmp_path, monkeypatch):
     cfg = tmp_path / "assistant.toml"
     cfg.write_text('[llm]\nprovider = "local"\nmodel_path = "/models/a.gguf"\nthreads = 3\ncontext_size = 2048\n')
-    for var in ("ASSISTANT_LLM_PROVIDER", "ASSISTANT_LLM_MODEL_PATH", "ASSISTANT_LLM_THREADS", "ASSISTANT_LLM_CONTEXT_SIZE"):
+    for var in ("ASSISTANT_LLM_PROVIDER", "ASSISTANT_LLM_MODEL_PATH", "ASSISTANT_LLM_THREADS", "ASSISTANT_LLM_CONTEXT_SIZE",
+                "ASSISTANT_LLM_TIMEOUT"):
         monkeypatch.delenv(var, raising=False)
     s = load_settings(cfg).llm
     assert (s.provider, s.model_path, s.threads, s.context_size) == ("local", "/models/a.gguf", 3, 2048)
+    assert s.timeout == 120.0  # a model on the CPU reads the passages for tens of seconds; a server gets 30 s
     monkeypatch.setenv("ASSISTANT_LLM_MODEL_PATH", "/elsewhere/b.gguf")
     monkeypatch.setenv("ASSISTANT_LLM_THREADS", "1")
     monkeypatch.setenv("ASSISTANT_LLM_CONTEXT_SIZE", "8192")
