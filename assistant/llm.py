@@ -455,6 +455,11 @@ def split_sentences(text: str) -> list[tuple[int, str, bool]]:
                 merged[-1] = merged[-1] + " " + s
             elif s:
                 merged.append(s)
+        if _cites_last_only(merged):
+            # "First sentence. Second sentence. [1]": a paragraph whose only citation ends it cites it for
+            # every sentence in it (how small local models cite a passage they retell)
+            tail = re.search(r"(?:\s*\[[^\]\n]{0,20}\])+\s*[.!?]?\s*$", merged[-1]).group(0).strip(" .!?")
+            merged = [s if i == len(merged) - 1 else f"{s} {tail}" for i, s in enumerate(merged)]
         out.extend((li, s, bullet) for s in merged)
     return out
 
@@ -463,6 +468,16 @@ def _cites_first(sents: list[str]) -> bool:
     """Whether a line opens with a numeric citation marker followed by text."""
     lead = _LEAD_MARKERS.match(sents[0]) if sents else None
     return bool(lead and re.search(r"\d", lead.group(0)) and _strip_markers(sents[0]).strip(" .,;:!?"))
+
+
+def _cites_last_only(sents: list[str]) -> bool:
+    """Whether a line of several sentences has numeric citation markers only at its very end."""
+    if len(sents) < 2 or not re.search(r"\[\s*\d[^\]\n]{0,18}\]\s*[.!?]?\s*$", sents[-1]):
+        return False
+    numeric = [m for s in sents for m in _ANY_MARKER.finditer(s) if re.search(r"\d", m.group(0))]
+    last = [m for m in _ANY_MARKER.finditer(sents[-1]) if re.search(r"\d", m.group(0))]
+    ends_only = all(not re.search(r"[^\W_]", _ANY_MARKER.sub("", sents[-1][m.end():])) for m in last)
+    return len(numeric) == len(last) and ends_only and bool(_strip_markers(sents[-1]).strip(" .,;:!?"))
 
 
 def _strip_markers(text: str) -> str:

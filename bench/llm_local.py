@@ -242,6 +242,16 @@ def run_swefaq(args, llm_settings: LLMSettings, work: Path) -> tuple[list[dict],
     return rows, {"load_s": round(load_s, 2), "held_out": len(held)}
 
 
+def _prompts_sha() -> str:
+    """A fingerprint of the answer prompts the run used (prompts/answer_*.md)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for p in sorted((ROOT / "prompts").glob("answer_*.md")):
+        h.update(p.read_bytes())
+    return h.hexdigest()[:12]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model-path", required=True, help="the GGUF file")
@@ -261,6 +271,7 @@ def main() -> None:
     args = ap.parse_args()
 
     llm_mod.PASSAGES = args.passages
+    prompts_sha = _prompts_sha()  # read at the start: the prompts are read once, at the first answer
     args.work.mkdir(parents=True, exist_ok=True)
     llm_settings = LLMSettings(enabled=True, provider="local", model_path=str(args.model_path), threads=args.threads,
                                context_size=args.context_size, timeout=args.timeout)
@@ -279,7 +290,7 @@ def main() -> None:
                    "split": args.split if args.set == "swefaq" else None,
                    "hold_out": args.hold_out if args.set == "swefaq" else None,
                    "threads": args.threads, "context_size": args.context_size, "passages": args.passages,
-                   "timeout": args.timeout},
+                   "timeout": args.timeout, "prompts_sha256": prompts_sha},
         "load_s": extra["load_s"],
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "wall_s": round(time.perf_counter() - t0, 1),

@@ -341,6 +341,21 @@ def test_small_model_habits_marker_only_lines_repeats_and_leading_markers(server
     assert_well_cited(ans, retriever)
 
 
+def test_a_paragraph_cited_once_at_its_end_is_checked_sentence_by_sentence(server, retriever):
+    def reply(body: dict) -> str:
+        p = find(body, "144,7")
+        return ("Kommunerne har i 2009 samlet set udbetalt 144,7 millioner kroner i støtte. "
+                "Det svarer til 101 procent af det særlige tilskud fra staten. "
+                f"Staten gav desuden 150 millioner kroner. [{p}]")
+
+    server.script.append(reply)
+    ans = llm_answerer(retriever, server.url).ask(Q_2009)
+    assert ans.mode == "llm"
+    assert "144,7 millioner kroner i støtte. [1]" in ans.answer and "101 procent" in ans.answer
+    assert [why for _, why in ans.rejected] == ["150 is not in the cited passage"]  # each sentence still checked
+    assert_well_cited(ans, retriever)
+
+
 def test_a_short_swedish_answer_is_not_taken_for_danish(server, retriever):
     q = "Senast när vill Kommunförbundet ha besked från kommuner som vill delta i projektet?"
     server.script.append(lambda body: f"Senast den 1 oktober 1997 [{find(body, '1 oktober 1997')}].")
