@@ -238,6 +238,10 @@ def test_config_shows_values_and_where_they_came_from(tmp_path):
     assert s["llm.model"]["value"] == "llama3.1:8b" and s["llm.model"]["source"].startswith("config file")
     assert s["embedding.model"] == {"value": "multilingual-e5-small", "source": "default", "env": "ASSISTANT_EMBED_MODEL"}
     assert s["llm.api_key"]["set"] is True and s["llm.api_key"]["source"] == "env ASSISTANT_LLM_API_KEY"
+    assert s["llm.threads"]["source"].startswith("default") and s["llm.threads"]["value"] >= 1
+    r2 = run_cli("config", "--json", cwd=tmp_path, env={**env, "ASSISTANT_LLM_MODEL_PATH": str(tmp_path / "m.gguf")})
+    assert json.loads(r2.stdout)["settings"]["llm.model_path"] == {
+        "value": str(tmp_path / "m.gguf"), "source": "env ASSISTANT_LLM_MODEL_PATH", "env": "ASSISTANT_LLM_MODEL_PATH"}
     paths = {p["name"]: p for p in rep["paths"]}
     assert paths["index folder"]["path"] == str(tmp_path / "from-file") and paths["index folder"]["exists"] is False
     assert paths["chat sessions"]["path"] == str(tmp_path / "sessions.sqlite")
