@@ -17,6 +17,7 @@ from ..language import ANALYZER_VERSION
 from .dense import DENSE_DIR, DenseMirror, _updated_hubness
 from .keyword import KEYWORD_DIR, KeywordIndex
 from .manifest import MANIFEST, Manifest
+from .server import TEAM_VECTORS, TeamServer
 from .vectors import CHROMA_DIR, COLLECTION, VectorStore, check_chroma_server, normalize_chroma_url
 
 LOCK_FILE = "ingest.lock"
@@ -25,8 +26,12 @@ LOCK_FILE = "ingest.lock"
 class Index:
     """The whole index folder: manifest, vectors and keyword index, opened for reading or writing."""
 
-    def __init__(self, index_dir: Path, chroma_url: str | None = None, create: bool = False) -> None:
+    def __init__(
+        self, index_dir: Path, chroma_url: str | None = None, create: bool = False, team: TeamServer | None = None
+    ) -> None:
         self.dir = Path(index_dir)
+        self.team = team  # a team server's cache: the server is the store of record (stores/server.py)
+        self._locked = False
         if create and chroma_url:
             check_chroma_server(normalize_chroma_url(chroma_url))  # a writer fails at once, not halfway through
         if self.dir.exists() and not self.dir.is_dir():
@@ -51,6 +56,8 @@ class Index:
 
     def collection_name(self, chroma_url: str | None) -> str:
         """`chunks` in the local chroma/ folder; `policy-assistant-<index id>` on a (shared) server."""
+        if self.team is not None:
+            return self.team.chunks_collection
         index_id = self.manifest.get_meta("index_id")
         if not chroma_url or not index_id:
             return COLLECTION
@@ -58,7 +65,9 @@ class Index:
 
     @property
     def vector_location(self) -> str:
-        """Where this process keeps vectors: 'server' (Chroma by URL) or 'local' (chroma/ folder)."""
+        """Where this process keeps vectors: 'server' (Chroma by URL), 'team' (a team server's cache) or 'local'."""
+        if self.team is not None:
+            return TEAM_VECTORS
         return "server" if self.vectors.url else "local"
 
     def close(self) -> None:
@@ -75,6 +84,12 @@ class Index:
         built = self.model
         stored = self.manifest.get_meta("vectors")
         if built is not None and stored and stored != self.vector_location:
+            if stored == TEAM_VECTORS or self.team is not None:
+                raise ModelMismatchError(
+                    f"{self.dir}: a team server's cache is read through the server: use --chroma-url without --index"
+                    if stored == TEAM_VECTORS else
+                    f"{self.dir}: this is a local index folder; a team index is used with --chroma-url and no --index"
+                )
             where = "on a Chroma server" if stored == "server" else "in the local chroma/ folder"
             fix = "set --chroma-url / ASSISTANT_CHROMA_URL" if stored == "server" else "drop --chroma-url / ASSISTANT_CHROMA_URL"
             raise ModelMismatchError(
@@ -107,7 +122,7 @@ class Index:
 
     def dense_mirror(self) -> DenseMirror | None:
         """The exact-search mirror of the vectors if it matches the manifest's generation and model (local mode)."""
-        if self.vectors.url:
+        if self.vectors.url and self.team is None:
             return None
         gen = self.manifest.generation
         m = self._mirror
@@ -157,7 +172,7 @@ class Index:
         """Write the dense mirror for these chunk ids: rows of the previous mirror are reused, new ones read from Chroma."""
         directory = self.dir / DENSE_DIR
         model = self.model
-        if self.vectors.url or model is None:
+        if (self.vectors.url and self.team is None) or model is None:
             if directory.exists():
                 shutil.rmtree(directory, ignore_errors=True)  # server mode: Chroma answers every query
             self._mirror = self._mirror_read_at = None
@@ -191,15 +206,37 @@ class Index:
         self._mirror = self._mirror_read_at = None
 
     @contextmanager
-    def writer_lock(self) -> Iterator[None]:
-        """Hold the single-writer lock, or fail at once with a clear message."""
+    def transaction(self) -> Iterator[None]:
+        """One atomic change of the index; for a team cache, also the server's next generation (committed first)."""
+        if self.team is None:
+            with self.manifest.transaction():
+                yield
+            return
+        with self.manifest.transaction():
+            before = self.team.snapshot(self.manifest)
+            yield
+            self.team.publish(self, before)
+        self.team.after_commit()
+
+    @contextmanager
+    def writer_lock(self, wait: float = 0.0) -> Iterator[None]:
+        """Hold the single-writer lock (waiting up to `wait` seconds), or fail with a clear message."""
         import fcntl
 
+        if self._locked:  # this process holds it already (a writer's catch-up)
+            yield
+            return
         path = self.dir / LOCK_FILE
         fh = open(path, "a+")
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.2)
+                    continue
             fh.seek(0)
             holder = fh.read().strip()
             fh.close()
@@ -211,8 +248,10 @@ class Index:
             fh.truncate()
             fh.write(str(os.getpid()))
             fh.flush()
+            self._locked = True
             yield
         finally:
+            self._locked = False
             fh.seek(0)
             fh.truncate()
             fcntl.flock(fh, fcntl.LOCK_UN)
@@ -244,6 +283,7 @@ class Index:
             # re-analysed by the next ingest
             "analyzer": self.manifest.get_meta("analyzer") or ("1" if n_chunks else ANALYZER_VERSION),
             "analyzer_current": ANALYZER_VERSION,
+            **({"vectors": "server", "chroma": self.team.url, **self.team.status(self)} if self.team else {}),
         }
 
 

@@ -410,6 +410,29 @@ class Manifest:
             "SELECT doc_id, text_hash, minhash FROM temp.stage_fingerprints"
         )
 
+    def put_document(self, doc: DocumentRecord, chunks: Sequence[ChunkRecord], text_hash: str, minhash: bytes) -> None:
+        """Insert a committed document with its chunks and fingerprint, replacing one with its id or path (inside a transaction)."""
+        self.db.execute("DELETE FROM documents WHERE doc_id=? OR path=?", (doc.doc_id, doc.path))
+        self.db.execute("DELETE FROM aliases WHERE path=?", (doc.path,))
+        self.db.execute(
+            f"INSERT INTO documents({self._DOC_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                doc.doc_id, doc.path, doc.source, doc.content_hash, doc.title, doc.type, doc.language,
+                doc.date, doc.publisher, doc.text, json.dumps(doc.page_starts) if doc.page_starts else None,
+                doc.n_chunks, doc.size, doc.mtime, doc.ingested_at,
+            ),
+        )
+        self.db.executemany(
+            f"INSERT INTO chunks({self._CHUNK_COLS}) VALUES (?,?,?,?,?,?,?,?,?)",
+            [(c.id, doc.doc_id, c.seq, c.page, c.page_end, c.start, c.end, c.text, c.terms) for c in chunks],
+        )
+        self.db.execute("INSERT OR REPLACE INTO fingerprints VALUES (?,?,?)", (doc.doc_id, text_hash, minhash))
+
+    def remove_near_duplicate(self, a: str, b: str) -> None:
+        """Forget a near-duplicate pair (inside a transaction)."""
+        a, b = sorted((a, b))
+        self.db.execute("DELETE FROM near_duplicates WHERE a=? AND b=?", (a, b))
+
     def _read_extra(self, sql: str, args: Sequence = ()) -> list:
         try:
             return self.db.execute(sql, args).fetchall()

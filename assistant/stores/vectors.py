@@ -31,6 +31,8 @@ class VectorStore:
         self.mirror: Callable[[], DenseMirror | None] = lambda: None
         # The last query's mean and spread of cosines over the whole index (exact search only), else None.
         self.last_stats: tuple[float, float] | None = None
+        # Vectors already fetched from the server (a team cache's catch-up), read before asking Chroma.
+        self.prefetched: dict[str, np.ndarray] = {}
 
     def _client(self):
         os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -113,8 +115,8 @@ class VectorStore:
 
     def get_vectors_from_chroma(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors for the ids Chroma has, read from Chroma itself."""
-        out: dict[str, np.ndarray] = {}
-        ids = list(ids)
+        out: dict[str, np.ndarray] = {c: self.prefetched[c] for c in ids if c in self.prefetched}
+        ids = [c for c in dict.fromkeys(ids) if c not in out]
         with self._guard():
             for i in range(0, len(ids), 1000):
                 res = self.collection.get(ids=ids[i : i + 1000], include=["embeddings"])
