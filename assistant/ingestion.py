@@ -400,6 +400,7 @@ def _team_writer(index: Index) -> Iterator[None]:
     try:
         _fault("after-lease")
         team.sync(index)
+        team.renew(force=True)  # still ours (a writer frozen past its lease must not clean up after the next one)
         team.cleanup(index)
         yield
     finally:

@@ -182,7 +182,7 @@ class TeamServer:
         return dict(res["metadatas"][0]) if res["ids"] else None
 
     def _write_lease(self, expires: float, released: bool = False) -> None:
-        owner = f"{os.environ.get('USER') or 'someone'}@{socket.gethostname()} (pid {os.getpid()})"
+        owner = f"{_user()}@{socket.gethostname()} (pid {os.getpid()})"
         md = {"owner": owner, "host": socket.gethostname(), "pid": os.getpid(), "token": self.token or "",
               "expires": float(expires), "released": released}
         self._put(self.log, [LEASE], [md])
@@ -516,6 +516,15 @@ def _held_message(url: str, name: str, lease: dict, now: float) -> str:
         f"{url}: {lease.get('owner', 'another writer')} is writing the team index '{name}'; its lease expires at "
         f"{when} (in {max(0, int(expires - now + 0.999))} s) unless renewed; try again then"
     )
+
+
+def _user() -> str:
+    try:
+        import getpass
+
+        return getpass.getuser()
+    except Exception:  # no user name in this environment
+        return "someone"
 
 
 def _now() -> str:
