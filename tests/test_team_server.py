@@ -12,6 +12,7 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -155,6 +156,16 @@ def test_two_clients_share_an_index_through_the_server_alone(team, server):
     assert cache_state(b) == cache_state(a)
     counts = server_counts(server, a["ASSISTANT_CHROMA_COLLECTION"])
     assert counts["docs"] == sb["documents"] and counts["chunks"] == sb["chunks"]  # old versions were deleted
+
+    # A reader whose cache is current asks the server for its generation and nothing else: no chromadb import.
+    code = (
+        "import sys; from assistant.config import load_settings; from assistant.api import open_answerer;"
+        "cm=open_answerer(load_settings()); a=cm.__enter__(); assert not a.ask('Hvad er § 18?').refused;"
+        "print(sorted(m for m in ('chromadb', 'bm25s', 'torch') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT,
+                         env={**os.environ, **b})
+    assert out.stdout.strip() == "[]", out.stderr
 
 
 @pytest.mark.parametrize("point", ["after-vectors", "server-after-docs", "server-after-log", "server-after-head",

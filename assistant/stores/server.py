@@ -150,6 +150,7 @@ class TeamServer:
         self.garbage: list[str] = []  # doc versions a commit made unreachable, deleted after it
         self.last_sync: dict | None = None
         self.head_seen: dict | None = None
+        self._log_id: str | None = None
 
     @property
     def chunks_collection(self) -> str:
@@ -167,9 +168,48 @@ class TeamServer:
 
     def head(self) -> dict | None:
         """The committed generation, model and dim, or None when nothing was ever committed."""
+        if self.log._col is None:  # noqa: SLF001 - not connected yet: plain HTTP, no chromadb import
+            light = self._head_over_http()
+            if light is not False:
+                self.head_seen = light  # type: ignore[assignment]
+                return self.head_seen
         res = self._get(self.log, [HEAD], ["metadatas"])
         self.head_seen = dict(res["metadatas"][0]) if res["ids"] else None
         return self.head_seen
+
+    def _head_over_http(self) -> dict | None | bool:
+        """The head record read with two small REST calls (a reader whose cache is current never loads chromadb).
+
+        False when the answer is not what this version of Chroma's API gives (then the client is used).
+        """
+        import urllib.error
+        import urllib.request
+
+        base = f"{self.url}/api/v2/tenants/default_tenant/databases/default_database/collections"
+        try:
+            if self._log_id is None:
+                try:
+                    with urllib.request.urlopen(f"{base}/{self.name}-log", timeout=10) as r:
+                        self._log_id = json.loads(r.read())["id"]
+                except urllib.error.HTTPError as exc:
+                    if exc.code == 404:
+                        return None  # no log collection: nothing was ever committed
+                    return False
+            req = urllib.request.Request(
+                f"{base}/{self._log_id}/get", data=json.dumps({"ids": [HEAD], "include": ["metadatas"]}).encode(),
+                headers={"content-type": "application/json"}, method="POST",
+            )
+            with urllib.request.urlopen(req, timeout=10) as r:
+                res = json.loads(r.read())
+            return dict(res["metadatas"][0]) if res.get("ids") else None
+        except urllib.error.HTTPError:
+            return False
+        except (urllib.error.URLError, OSError) as exc:
+            from .vectors import _server_error
+
+            raise _server_error(self.url, exc) from None
+        except (ValueError, KeyError, TypeError, IndexError):
+            return False
 
     # --- the lease ------------------------------------------------------------------------------
     @staticmethod
