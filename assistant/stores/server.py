@@ -52,6 +52,7 @@ LEASE_SECONDS = 120.0  # a writer's lease lasts this long unless renewed (ASSIST
 LEASE_SETTLE = 0.5  # seconds between writing the lease and reading it back (Chroma has no compare-and-swap)
 HEAD, LEASE = "head", "lease"
 SERVER_GENERATION = "server_generation"  # cache meta: the server generation the cache reflects
+SERVER_INDEX_ID = "server_index_id"  # cache meta: the id of the server's index (a re-created one has another)
 LAST_SYNC = "last_sync"  # cache meta: what the last catch-up fetched (JSON)
 TEAM_VECTORS = "team"  # cache meta `vectors`: a team server's cache
 _DUMMY = [1.0]  # docs and log records carry no meaningful vector
@@ -316,11 +317,13 @@ class TeamServer:
         }
         self._put(self.log, [log_id(h + 1)], [{"generation": h + 1, "kind": "commit"}], [json.dumps(record)])
         _fault("server-after-log")
-        head_md = {"generation": h + 1, "model": model or "", "dim": int(dim or 0), "at": record["at"]}
+        index_id = (head or {}).get("index_id") or uuid.uuid4().hex[:16]  # made at the first commit, kept
+        head_md = {"generation": h + 1, "model": model or "", "dim": int(dim or 0), "at": record["at"], "index_id": index_id}
         self._put(self.log, [HEAD], [head_md])  # the commit point
         self.head_seen = head_md
         _fault("server-after-head")
         m.set_meta(SERVER_GENERATION, h + 1)
+        m.set_meta(SERVER_INDEX_ID, index_id)
         self.garbage += [version_id(d, *before["docs"][d]) for d in touched if d in before["docs"]]
 
     def _write_versions(self, m: Manifest, doc_ids: Sequence[str], versions: dict) -> list[str]:
@@ -386,6 +389,9 @@ class TeamServer:
         m = index.manifest
         head = self.head()
         if head is None:
+            if m.get_meta(SERVER_GENERATION) is not None:  # the server's index was deleted: so is this copy
+                with index.writer_lock(wait=wait):
+                    self._forget(index)
             return self._report(index, 0, 0, 0, 0, False, 0.0, fetched=False)
         h = int(head["generation"])
         if self._current(m, head):
@@ -406,14 +412,27 @@ class TeamServer:
     @staticmethod
     def _current(m: Manifest, head: dict) -> bool:
         cached = m.get_meta(SERVER_GENERATION)
-        return cached is not None and int(cached) == int(head["generation"]) and m.get_meta("model") == (head.get("model") or None)
+        return (cached is not None and int(cached) == int(head["generation"]) and _same_index(m, head)
+                and m.get_meta("model") == (head.get("model") or None))
+
+    @staticmethod
+    def _forget(index: Index) -> None:
+        """Empty the cache (the server's index is gone)."""
+        m = index.manifest
+        with m.transaction():
+            m.db.execute("DELETE FROM documents")
+            m.db.execute("DELETE FROM aliases")
+            m.db.execute(f"DELETE FROM meta WHERE key IN ('model', 'dim', 'vectors_model', '{SERVER_GENERATION}', '{SERVER_INDEX_ID}')")
+            m.set_meta("generation", m.generation + 1)
+        index.refresh_derived()
 
     def _catch_up(self, index: Index, head: dict) -> dict:
         t0 = time.perf_counter()
         m = index.manifest
         h = int(head["generation"])
         cached = m.get_meta(SERVER_GENERATION)
-        full = cached is None or int(cached) > h or m.get_meta("model") not in (None, head.get("model") or None)
+        full = (cached is None or int(cached) > h or not _same_index(m, head)
+                or m.get_meta("model") not in (None, head.get("model") or None))
         start = 0 if full else int(cached)
         # 1. everything from the server, before anything is written
         records = []
@@ -487,6 +506,7 @@ class TeamServer:
             m.set_meta("generation", since + 1)
             m.set_meta("last_ingest", head.get("at") or "")
             m.set_meta(SERVER_GENERATION, h)
+            m.set_meta(SERVER_INDEX_ID, head.get("index_id") or "")
         index.vectors.prefetched = vectors
         try:
             changed = {v.split("@", 1)[0] for v in wanted}
@@ -518,6 +538,11 @@ class TeamServer:
             "last_sync": json.loads(last) if last else None,
             "this_sync": self.last_sync,
         }
+
+
+def _same_index(m: Manifest, head: dict) -> bool:
+    """Whether the cache was made from the index the head belongs to (not from a deleted and re-created one)."""
+    return (m.get_meta(SERVER_INDEX_ID) or "") == (head.get("index_id") or "")
 
 
 def _put_version(m: Manifest, v: dict, chunk_terms) -> None:
