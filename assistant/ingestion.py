@@ -403,8 +403,13 @@ def _team_writer(index: Index) -> Iterator[None]:
         team.renew(force=True)  # still ours (a writer frozen past its lease must not clean up after the next one)
         team.cleanup(index)
         yield
-    finally:
-        team.release()
+    except BaseException:
+        try:
+            team.release()
+        except AssistantError:  # the server is gone too: the lease expires by itself
+            pass
+        raise
+    team.release()
 
 
 def _step(run: _Run, phase: str) -> None:

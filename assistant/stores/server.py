@@ -507,18 +507,23 @@ class TeamServer:
             m.set_meta("last_ingest", head.get("at") or "")
             m.set_meta(SERVER_GENERATION, h)
             m.set_meta(SERVER_INDEX_ID, head.get("index_id") or "")
+        applied = time.perf_counter() - t0 - fetched
         index.vectors.prefetched = vectors
         try:
             changed = {v.split("@", 1)[0] for v in wanted}
             index.refresh_derived(None if full else changed, None if full else since)
         finally:
             index.vectors.prefetched = {}
-        return self._report(index, start, h, len(wanted), len(need), full, time.perf_counter() - t0, fetch_seconds=fetched)
+        total = time.perf_counter() - t0
+        return self._report(index, start, h, len(wanted), len(need), full, total,
+                            timings={"fetch_seconds": fetched, "apply_seconds": applied,
+                                     "derived_seconds": total - fetched - applied})
 
     def _report(self, index: Index, start: int, h: int, docs: int, chunks: int, full: bool, seconds: float,
-                fetched: bool = True, fetch_seconds: float = 0.0) -> dict:
+                fetched: bool = True, timings: dict | None = None) -> dict:
+        """What a catch-up did (kept in the cache for `index status` when it fetched anything)."""
         report = {"from": start, "to": h, "documents_fetched": docs, "chunks_fetched": chunks, "full": full,
-                  "seconds": round(seconds, 3), "fetch_seconds": round(fetch_seconds, 3), "at": _now()}
+                  "seconds": round(seconds, 3), **{k: round(v, 3) for k, v in (timings or {}).items()}, "at": _now()}
         if fetched:
             index.manifest.set_meta(LAST_SYNC, json.dumps(report))
         self.last_sync = report
