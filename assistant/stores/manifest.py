@@ -414,8 +414,9 @@ class Manifest:
         """Insert a committed document with its chunks and fingerprint, replacing one with its id or path (inside a transaction)."""
         self.db.execute("DELETE FROM documents WHERE doc_id=? OR path=?", (doc.doc_id, doc.path))
         self.db.execute("DELETE FROM aliases WHERE path=?", (doc.path,))
-        self.db.execute(
-            f"INSERT INTO documents({self._DOC_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        self.db.execute(  # the columns by name: a newer schema's extra columns keep their defaults
+            "INSERT INTO documents(doc_id, path, source, content_hash, title, type, language, date, publisher, text, "
+            "page_starts, n_chunks, size, mtime, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 doc.doc_id, doc.path, doc.source, doc.content_hash, doc.title, doc.type, doc.language,
                 doc.date, doc.publisher, doc.text, json.dumps(doc.page_starts) if doc.page_starts else None,

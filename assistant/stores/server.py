@@ -33,6 +33,7 @@ import json
 import os
 import re
 import socket
+import sqlite3
 import time
 import uuid
 from collections.abc import Sequence
@@ -340,7 +341,7 @@ class TeamServer:
                 "title": d.title, "type": d.type, "language": d.language, "date": d.date, "publisher": d.publisher,
                 "text": d.text, "page_starts": d.page_starts, "size": d.size, "mtime": d.mtime,
                 "ingested_at": d.ingested_at, "text_hash": fp[0] if fp else "", "minhash": fp[1].hex() if fp else "",
-                "chunks": chunks,
+                "chunks": chunks, "ocr": bool(getattr(d, "ocr", False)),
             }, ensure_ascii=False)
             vid = version_id(doc_id, *versions[doc_id])
             ids.append(vid)
@@ -564,6 +565,11 @@ def _put_version(m: Manifest, v: dict, chunk_terms) -> None:
         for cid, seq, page, page_end, start, end in v["chunks"]
     ]
     m.put_document(doc, chunks, v.get("text_hash") or "", bytes.fromhex(v.get("minhash") or ""))
+    if v.get("ocr"):  # a schema with the ocr flag (documents read by OCR)
+        try:
+            m.db.execute("UPDATE documents SET ocr=1 WHERE doc_id=?", (doc.doc_id,))
+        except sqlite3.OperationalError:
+            pass
 
 
 def _dead_here(lease: dict) -> bool:
