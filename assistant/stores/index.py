@@ -205,6 +205,13 @@ class Index:
         DenseMirror.write(directory, generation, model, ids, doc_ids, vectors, hub, drift)
         self._mirror = self._mirror_read_at = None
 
+    def catch_up(self) -> dict | None:
+        """A team cache: bring it up to the server's head (one small request when nothing moved); local: nothing.
+
+        Commands catch up when they open the index; a long session (chat) may call this before each question.
+        """
+        return self.team.sync(self) if self.team is not None else None
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One atomic change of the index; for a team cache, also the server's next generation (committed first)."""
