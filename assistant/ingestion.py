@@ -22,7 +22,8 @@ import re
 import signal
 import time
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -41,7 +42,18 @@ from .loading import (
     load_document,
     read_bytes,
 )
-from .stores import DENSE_DIR, KEYWORD_DIR, ChunkRecord, DocumentRecord, Index, KeywordIndex, date_key, is_date, now_iso
+from .stores import (
+    DENSE_DIR,
+    KEYWORD_DIR,
+    ChunkRecord,
+    DocumentRecord,
+    Index,
+    KeywordIndex,
+    date_key,
+    is_date,
+    now_iso,
+    open_index,
+)
 
 EMBED_BATCH = 32
 COMMIT_DOCUMENTS = 500  # a long ingest commits its finished documents this often ...
@@ -101,9 +113,12 @@ class _Pending:
 
 
 def _fault(point: str) -> None:
-    """Crash-test hook: ASSISTANT_FAULT=<point> kills the process right here (as SIGKILL would)."""
-    if os.environ.get("ASSISTANT_FAULT") == point:
+    """Crash-test hook: ASSISTANT_FAULT=<point> kills the process right here (as SIGKILL would); stop:<point> freezes it."""
+    fault = os.environ.get("ASSISTANT_FAULT")
+    if fault == point:
         os.kill(os.getpid(), signal.SIGKILL)
+    elif fault == f"stop:{point}":  # as if the machine hung: the test sends SIGCONT (or kills it)
+        os.kill(os.getpid(), signal.SIGSTOP)
 
 
 def _slug(name: str) -> str:
@@ -339,15 +354,17 @@ def ingest(
     t0 = time.perf_counter()
     report = IngestReport()
     model_name = canonical_model_name(settings.embed_model)
-    index = Index(settings.index_dir, settings.chroma_url, create=True)
+    index = open_index(settings, create=True)
     index.vectors.bind_model(settings.embed_model)
     try:
-        with index.writer_lock():
+        with index.writer_lock(), _team_writer(index):
             if full and index.model not in (None, model_name):
                 _wipe(index)  # switching models: old vectors cannot stay beside new ones
             index.check_model(model_name)
             report.reanalysed = _reanalyse(index)
             run = _Run(index, settings, report, full, progress)
+            if index.team is not None and index.team.took_over:
+                run.sweep_all = True  # the last writer died holding the lease: its vectors may be anywhere
             files, skipped, folders, failed = discover(paths)
             report.skipped = skipped
             report.failed = failed
@@ -370,6 +387,29 @@ def ingest(
         index.close()
     report.seconds = round(time.perf_counter() - t0, 3)
     return report
+
+
+@contextmanager
+def _team_writer(index: Index) -> Iterator[None]:
+    """For a team server's cache: hold the lease, catch the cache up to head and clean what killed writers left."""
+    team = index.team
+    if team is None:
+        yield
+        return
+    team.acquire()
+    try:
+        _fault("after-lease")
+        team.sync(index)
+        team.renew(force=True)  # still ours (a writer frozen past its lease must not clean up after the next one)
+        team.cleanup(index)
+        yield
+    except BaseException:
+        try:
+            team.release()
+        except AssistantError:  # the server is gone too: the lease expires by itself
+            pass
+        raise
+    team.release()
 
 
 def _step(run: _Run, phase: str) -> None:
@@ -395,7 +435,7 @@ def _commit(run: _Run, removed_docs: Sequence[DocumentRecord] = (), removed_alia
     gone = [*(d.doc_id for d in removed_docs), *run.docs_to_remove]
     replaced = m.chunk_ids_replaced(gone)
     written, since = m.staged_doc_ids(), m.generation  # what the keyword index must re-read
-    with m.transaction():
+    with index.transaction():  # a team cache: the server's commit first (stores/server.py)
         for doc_id in gone:
             m.remove_document(doc_id)
         for path in [*(a["path"] for a in removed_aliases), *run.aliases_to_remove]:
@@ -554,7 +594,7 @@ def _keyword_lags(index: Index) -> bool:
 def _hubness_missing(index: Index) -> bool:
     """Whether the local dense mirror predates hubness (written before it was kept): the next ingest adds it."""
     mirror = index.dir / DENSE_DIR
-    return not index.vectors.url and (mirror / "meta.json").exists() and not (mirror / "hub.npy").exists()
+    return (not index.vectors.url or index.team is not None) and (mirror / "meta.json").exists() and not (mirror / "hub.npy").exists()
 
 
 def _wipe(index: Index) -> None:
@@ -746,6 +786,8 @@ def _flush(run: _Run) -> None:
     if not run.vectors_model_set:
         run.m.set_meta("vectors_model", run.model_name)  # the vectors in Chroma come from this model
         run.vectors_model_set = True
+    if run.index.team is not None:
+        run.index.team.renew()  # the writer's lease on the team server, at most every quarter lease
     ids = [q[0] for q in run.queue]
     if not run.written:
         run.m.set_meta(PENDING_META, "1")  # before the first write: a kill from here on leaves garbage
@@ -822,9 +864,9 @@ def _collect_garbage(index: Index, candidates: set[str] | None = None) -> None:
 
 def remove_paths(paths: Iterable[Path], settings: Settings) -> int:
     """Remove the documents (and duplicate files) at the given paths, under the given folders, or with the given ids."""
-    index = Index(settings.index_dir, settings.chroma_url)
+    index = open_index(settings, create=settings.team_mode)
     try:
-        with index.writer_lock():
+        with index.writer_lock(), _team_writer(index):
             targets = [p.absolute() for p in paths]
 
             def hit(path: str, source: str) -> bool:
@@ -836,7 +878,7 @@ def remove_paths(paths: Iterable[Path], settings: Settings) -> int:
             if not docs and not aliases:
                 return 0
             since = index.manifest.generation
-            with index.manifest.transaction():
+            with index.transaction():
                 for d in docs:
                     index.manifest.remove_document(d.doc_id)
                 for a in aliases:

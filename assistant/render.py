@@ -259,6 +259,16 @@ def status(s: dict) -> None:
     if s.get("ocr_documents"):
         n = s["ocr_documents"]
         t.add_row("ocr", f"{n} document{'s' if n != 1 else ''} read by OCR (scanned)")
+    if s.get("team"):  # a team server's index: this client's cache and how current it is
+        t.add_row("team index", escape(f"{s.get('collection')} on {s.get('chroma')}"))
+        t.add_row("generation", escape(f"server {s.get('server_generation')}, this cache {s.get('cache_generation')}"))
+        last = s.get("last_sync") or {}
+        if last:
+            how = "full rebuild" if last.get("full") else "incremental"
+            t.add_row("last catch-up", escape(
+                f"{last.get('at')}: generation {last.get('from')} → {last.get('to')}, {how}, "
+                f"{last.get('documents_fetched')} document(s) and {last.get('chunks_fetched')} chunk vector(s) fetched "
+                f"in {last.get('seconds')} s"))
     if s.get("analyzer") != s.get("analyzer_current"):
         t.add_row("keyword terms", f"[yellow]analyzer {escape(str(s.get('analyzer')))}, current is "
                   f"{escape(str(s.get('analyzer_current')))}: run assistant ingest to re-analyse (nothing is re-embedded)[/]")

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,11 +30,11 @@ def _heartbeat(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="module")
-def chroma_server(tmp_path_factory):
-    """A real Chroma server (the `chroma` command of the installed chromadb) on a free loopback port."""
+@contextmanager
+def running_chroma(data: Path) -> Iterator[str]:
+    """A real Chroma server (the `chroma` command of the installed chromadb) on a free loopback port; its URL."""
     assert CHROMA_BIN.exists(), f"{CHROMA_BIN}: the chroma command must be installed in the environment"
-    data = tmp_path_factory.mktemp("chroma-server")
+    data.mkdir(parents=True, exist_ok=True)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(data / "server.log", "wb")
@@ -56,6 +58,13 @@ def chroma_server(tmp_path_factory):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory):
+    """A real Chroma server on loopback for this module."""
+    with running_chroma(tmp_path_factory.mktemp("chroma-server")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
