@@ -883,6 +883,9 @@ class Chat:
     def ask(self, question: str, on_token: Callable[[str], None] | None = None) -> Reply:
         """Answer a question in the light of the conversation, and store the turn."""
         q = check_question(question)
+        catch_up = getattr(getattr(self.retriever, "index", None), "catch_up", None)
+        if catch_up is not None:
+            catch_up()  # a team index: what was committed since the last question (one small request when nothing was)
         searched, followup, notes = self.rewrite(q)
         kwargs: dict[str, Any] = {"filters": self.filters if self.filters.active() else None, "k": self.k}
         if searched != q:

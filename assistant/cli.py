@@ -548,7 +548,7 @@ def config_cmd(index: Optional[Path] = IndexOpt, chroma_url: Optional[str] = Chr
     """
     from .settings_report import describe_settings
 
-    report = describe_settings(index, chroma_url)
+    report = describe_settings(index, chroma_url, _GLOBAL.get("chroma_collection"))
     if as_json:
         render.print_json(report)
     else:

@@ -8,7 +8,7 @@ from pathlib import Path
 from .config import load_settings
 
 
-def describe_settings(index: Path | None, chroma_url: str | None) -> dict:
+def describe_settings(index: Path | None, chroma_url: str | None, chroma_collection: str | None = None) -> dict:
     """The effective settings and paths with where each came from: {"config_file", "settings", "paths"}."""
     import tomllib
 
@@ -21,7 +21,8 @@ def describe_settings(index: Path | None, chroma_url: str | None) -> dict:
     from .prompts import prompts_dir
     from .stores import CHROMA_DIR, DENSE_DIR, KEYWORD_DIR, LOCK_FILE, MANIFEST
 
-    settings = load_settings().with_overrides(index_dir=index, chroma_url=chroma_url)  # its errors first
+    settings = load_settings().with_overrides(index_dir=index, chroma_url=chroma_url,
+                                              chroma_collection=chroma_collection)  # its errors first
     env = os.environ
     cfg = config_path()
     data = tomllib.loads(cfg.read_text(encoding="utf-8")) if cfg is not None else {}
@@ -65,6 +66,8 @@ def describe_settings(index: Path | None, chroma_url: str | None) -> dict:
         "index.path": entry(str(settings.index_dir), "ASSISTANT_INDEX", "index", "path", flag="--index", flag_value=index),
         "chroma.url": entry(settings.chroma_url, "ASSISTANT_CHROMA_URL", "chroma", "url", flag="--chroma-url", flag_value=chroma_url,
                             default="default (none: vectors are kept in the index folder)"),
+        "chroma.collection": entry(settings.chroma_collection, "ASSISTANT_CHROMA_COLLECTION", "chroma", "collection",
+                                   flag="--chroma-collection", flag_value=chroma_collection),
         "embedding.model": entry(settings.embed_model, "ASSISTANT_EMBED_MODEL", "embedding", "model"),
         "embedding.runtime": entry(settings.embed_runtime, "ASSISTANT_EMBED_RUNTIME", "embedding", "runtime"),
         "llm.enabled": entry(llm.enabled, None, "llm", "enabled"),

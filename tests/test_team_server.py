@@ -329,3 +329,29 @@ def test_old_layout_with_index_folder_still_works_and_cache_is_not_used(tmp_path
 def test_bad_collection_name_is_one_line(tmp_path, server):
     r = run_cli("--chroma-collection", "x", "index", "status", env={"ASSISTANT_CHROMA_URL": server})
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "collection name" in r.stderr
+
+
+def test_an_open_chat_sees_what_another_client_committed_since_its_last_question(team):
+    """A chat session is long: before each question it catches up with the server (one request when nothing moved)."""
+    a, b, corpus = team
+    ingest(a, corpus)
+    env = {**os.environ, **b}
+    chat = subprocess.Popen([*ASSISTANT, "chat", "--json"], cwd=ROOT, env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        chat.stdin.write(NEW_Q + "\n")
+        chat.stdin.flush()
+        first = json.loads(chat.stdout.readline())
+        assert first["refused"] or all(NEW_DOC not in c["doc_id"] for c in first["citations"])
+        (corpus / f"{NEW_DOC}.txt").write_text(NEW_TEXT, encoding="utf-8")
+        ingest(a, corpus)  # another client commits a new document while the chat is open
+        chat.stdin.write("/reset\n" + NEW_Q + "\n")
+        chat.stdin.flush()
+        line = json.loads(chat.stdout.readline())
+        while "command" in line:  # the /reset reply
+            line = json.loads(chat.stdout.readline())
+        assert not line["refused"] and "50.000 kroner" in line["answer"], line
+        assert any(c["doc_id"] == NEW_DOC for c in line["citations"])
+    finally:
+        chat.stdin.close()
+        chat.wait(timeout=120)

@@ -239,6 +239,9 @@ def test_config_shows_values_and_where_they_came_from(tmp_path):
     assert s["embedding.model"] == {"value": "multilingual-e5-small", "source": "default", "env": "ASSISTANT_EMBED_MODEL"}
     assert s["llm.api_key"]["set"] is True and s["llm.api_key"]["source"] == "env ASSISTANT_LLM_API_KEY"
     assert s["llm.threads"]["source"].startswith("default") and s["llm.threads"]["value"] >= 1
+    assert s["chroma.collection"] == {"value": "policy-assistant", "source": "default", "env": "ASSISTANT_CHROMA_COLLECTION"}
+    r3 = run_cli("--chroma-collection", "team-b", "config", "--json", cwd=tmp_path, env=env)
+    assert json.loads(r3.stdout)["settings"]["chroma.collection"]["source"] == "flag --chroma-collection"
     r2 = run_cli("config", "--json", cwd=tmp_path, env={**env, "ASSISTANT_LLM_MODEL_PATH": str(tmp_path / "m.gguf")})
     assert json.loads(r2.stdout)["settings"]["llm.model_path"] == {
         "value": str(tmp_path / "m.gguf"), "source": "env ASSISTANT_LLM_MODEL_PATH", "env": "ASSISTANT_LLM_MODEL_PATH"}
