@@ -14,11 +14,11 @@ import hashlib
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import MISSING, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import AssistantError
-from .evaluation import norm
+from .evaluation import checked_items, norm
 from .evidence import content_terms
 
 SPLITS = ("dev", "test", "all")
@@ -67,15 +67,9 @@ def load_conversations(path: Path, split: str = "all") -> list[Conversation]:
     if not isinstance(items, list) or not items:
         raise AssistantError(f"{path}: not a conversation set (expected a list of conversations under `conversations:`)")
     fields = Conversation.__dataclass_fields__
-    required = [k for k, f in fields.items() if f.default is MISSING and f.default_factory is MISSING]
     out: list[Conversation] = []
     seen: set[str] = set()
-    for n, it in enumerate(items, 1):
-        if not isinstance(it, dict):
-            raise AssistantError(f"{path}: conversation {n} is not a mapping of {', '.join(required)}")
-        missing = [k for k in required if k not in it]
-        if missing:
-            raise AssistantError(f"{path}: conversation {it.get('id', n)} lacks {', '.join(missing)}")
+    for it in checked_items(path, items, Conversation, "conversation"):
         turns = it["turns"]
         if not isinstance(turns, list) or len(turns) < 2 or not all(isinstance(t, str) and t.strip() for t in turns):
             raise AssistantError(f"{path}: conversation {it['id']} needs `turns`: a list of at least two questions")

@@ -8,7 +8,7 @@ import statistics
 import tempfile
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import MISSING, dataclass, field
 from pathlib import Path
 
@@ -68,18 +68,25 @@ def load_questions(path: Path) -> list[Question]:
         raise AssistantError(f"{path}: not a question set ({' '.join(str(exc).split())[:160]})") from None
     if not isinstance(items, list):
         raise AssistantError(f"{path}: not a question set (expected a list of questions under `questions:`)")
-    required = [k for k, f in Question.__dataclass_fields__.items() if f.default is MISSING and f.default_factory is MISSING]
     out = []
-    for n, it in enumerate(items, 1):
-        if not isinstance(it, dict):
-            raise AssistantError(f"{path}: question {n} is not a mapping of {', '.join(required)}")
-        missing = [k for k in required if k not in it]
-        if missing:
-            raise AssistantError(f"{path}: question {it.get('id', n)} lacks {', '.join(missing)}")
+    for it in checked_items(path, items, Question, "question"):
         out.append(Question(**{k: it[k] for k in Question.__dataclass_fields__ if k in it}))
     if not out:
         raise AssistantError(f"{path}: no questions")
     return out
+
+
+def checked_items(path: Path, items: list, record: type, noun: str) -> Iterator[dict]:
+    """Each item of a YAML/JSON set, after checking it is a mapping holding the dataclass `record`'s required fields."""
+    fields = record.__dataclass_fields__
+    required = [k for k, f in fields.items() if f.default is MISSING and f.default_factory is MISSING]
+    for n, it in enumerate(items, 1):
+        if not isinstance(it, dict):
+            raise AssistantError(f"{path}: {noun} {n} is not a mapping of {', '.join(required)}")
+        missing = [k for k in required if k not in it]
+        if missing:
+            raise AssistantError(f"{path}: {noun} {it.get('id', n)} lacks {', '.join(missing)}")
+        yield it
 
 
 def norm(text: str) -> str:

@@ -321,18 +321,22 @@ def count_progress(label: str, enabled: bool = True) -> Iterator:
         yield update
 
 
-def eval_results(results: dict, comparison: list[dict] | None, written: list) -> None:
-    """The evaluation table per language, and the baseline comparison."""
-    agg = results["aggregate"]
-    groups = list(agg)
-    t = Table(title="Evaluation", title_justify="left")
+def metrics_table(title: str, groups: dict[str, dict], metrics: list[str]) -> Table:
+    """A table of metrics (rows) by group (columns: overall, languages, kinds); floats to three decimals."""
+    t = Table(title=title, title_justify="left")
     t.add_column("metric")
     for g in groups:
         t.add_column(g, justify="right")
-    for m in agg["overall"]:
-        vals = [agg[g].get(m) for g in groups]
+    for m in metrics:
+        vals = [groups[g].get(m) for g in groups]
         t.add_row(m, *("–" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v)) for v in vals))
-    console.print(t)
+    return t
+
+
+def eval_results(results: dict, comparison: list[dict] | None, written: list) -> None:
+    """The evaluation table per language, and the baseline comparison."""
+    agg = results["aggregate"]
+    console.print(metrics_table("Evaluation", agg, list(agg["overall"])))
     if comparison:
         c = Table(title="Current / Baseline / Delta (overall)", title_justify="left")
         for col in ("metric", "current", "baseline", "delta"):
@@ -576,16 +580,9 @@ def conversation_results(results: dict, written: list) -> None:
     """Follow-up scores per language and kind, and each conversation's last turn as it was searched."""
     out = console if console.is_terminal else Console(highlight=False, width=PIPED_WIDTH)  # piped: whole rows
     agg, kinds = results["aggregate"], results.get("by_kind", {})
-    groups = {**agg, **kinds}
     cfg = results["config"]
-    t = Table(title=f"Follow-ups in chat ({cfg['split']} split, {cfg['conversations']} conversations)", title_justify="left")
-    t.add_column("metric")
-    for g in groups:
-        t.add_column(g, justify="right")
-    for m in agg["overall"]:
-        vals = [groups[g].get(m) for g in groups]
-        t.add_row(m, *("–" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v)) for v in vals))
-    out.print(t)
+    out.print(metrics_table(f"Follow-ups in chat ({cfg['split']} split, {cfg['conversations']} conversations)",
+                            {**agg, **kinds}, list(agg["overall"])))
     rows = Table(title="Last turns", title_justify="left")
     for col in ("id", "follow-up", "terms", "gold", "facts", "ok", "searched"):
         rows.add_column(col, justify="right" if col in ("terms", "gold", "facts") else "left",
