@@ -205,7 +205,7 @@ class OnnxE5Embedder:
     name = "multilingual-e5-small"
     runtime = "onnxruntime"
 
-    def __init__(self, model: Path | None = None) -> None:
+    def __init__(self, model: Path | None = None, threads: int = 2, spinning: bool = True) -> None:
         import onnxruntime as ort
 
         model = model or build()
@@ -220,7 +220,9 @@ class OnnxE5Embedder:
         rows = t["VOC"] * self.dim // 32 * 18
         self._word = np.memmap(src, np.uint8, "r", t["word"], rows).reshape(t["VOC"], -1)
         so = ort.SessionOptions()
-        so.intra_op_num_threads = 2
+        so.intra_op_num_threads = threads
+        if not spinning:  # idle intra-op threads sleep instead of busy-waiting (bench/busy_ingest.py)
+            so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         so.log_severity_level = 3
         so.enable_cpu_mem_arena = False  # an arena keeps its peak (0.3 GB more); no faster here
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # optimised at build time

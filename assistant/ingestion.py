@@ -449,7 +449,7 @@ def _commit(run: _Run, removed_docs: Sequence[DocumentRecord] = (), removed_alia
             m.put_near_duplicate(a, b, sim)
         if run.staged and index.model is None:
             m.set_meta("model", run.model_name)
-            m.set_meta("dim", get_embedder(run.spec, run.runtime).dim)
+            m.set_meta("dim", get_embedder(run.spec, run.runtime, bulk=True).dim)
         m.set_meta("generation", m.generation + 1)
         m.set_meta("last_ingest", now_iso())
         m.set_meta("schema", 1)
@@ -765,7 +765,7 @@ def _embed_buffered(run: _Run) -> None:
         todo = list(dict.fromkeys(texts.values()))
         if not run.report.embedded:
             _step(run, "model")  # the first call loads the model (a second or two)
-        fresh = dict(zip(todo, get_embedder(run.spec, run.runtime).embed_passages(todo)))
+        fresh = dict(zip(todo, get_embedder(run.spec, run.runtime, bulk=True).embed_passages(todo)))
         run.report.embedded += len(todo)
         for cid, t in texts.items():
             vecs[cid] = fresh[t]

@@ -85,3 +85,15 @@ def test_runtime_setting(tmp_path, monkeypatch):
     monkeypatch.setenv("ASSISTANT_EMBED_RUNTIME", "cuda")
     with pytest.raises(AssistantError, match="unknown embedding runtime 'cuda'"):
         load_settings()
+
+
+def test_the_ingest_embedder_gives_the_same_vectors_as_the_query_one():
+    """Ingest's onnxruntime session lets idle threads sleep (faster beside a busy process); the vectors are the same."""
+    import numpy as np
+
+    texts = ["passage: Kommunerne udbetalte 144,7 millioner kroner i § 18-støtte i 2009.",
+             "passage: De lokala projekten förutsätts finansieras i kommunen."]
+    bulk = get_embedder("multilingual-e5-small", "onnxruntime", bulk=True)
+    plain = get_embedder("multilingual-e5-small", "onnxruntime")
+    assert bulk is not plain
+    assert np.allclose(bulk.embed_passages(texts), plain.embed_passages(texts), atol=1e-6)
