@@ -78,12 +78,13 @@ def open_index(settings, create: bool = False) -> Index:
     index.vectors.bind_model(settings.embed_model)
     try:
         if not create:
-            if server.head() is None:
+            head = server.head()
+            if head is None:
                 raise IndexMissingError(
                     f"{server.url}: the team index '{server.name}' is empty; run "
                     f"`assistant ingest PATH --chroma-url {server.url}` first"
                 )
-            server.sync(index)
+            server.sync(index, head=head)  # the head just read: a current cache costs no second request
             if index.manifest.counts()[1] and index.dense_mirror() is None:
                 with index.writer_lock(wait=60.0):  # a catch-up killed before its derived files: redo them
                     if index.dense_mirror() is None:
@@ -385,10 +386,13 @@ class TeamServer:
         return sorted(store.all_ids())
 
     # --- the reader's catch-up ------------------------------------------------------------------
-    def sync(self, index: Index, wait: float = 60.0) -> dict:
-        """Bring the cache up to the server's head (incrementally when it can); returns what it fetched."""
+    def sync(self, index: Index, wait: float = 60.0, head: dict | None = None) -> dict:
+        """Bring the cache up to the server's head (incrementally when it can); returns what it fetched.
+
+        `head`: the head record the caller has just read (saves reading it again); read here when not given.
+        """
         m = index.manifest
-        head = self.head()
+        head = head or self.head()
         if head is None:
             if m.get_meta(SERVER_GENERATION) is not None:  # the server's index was deleted: so is this copy
                 with index.writer_lock(wait=wait):
