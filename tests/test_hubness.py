@@ -131,3 +131,41 @@ def test_a_small_index_has_no_hubness(seed_settings):
     # under HUB_MIN_CHUNKS chunks, the 10 nearest are a large share of the index: no hub is told apart
     mirror = _mirror(seed_settings)
     assert len(mirror.ids) < 100 and not mirror.hub.any() and mirror.hub_drift == 0
+
+
+def test_a_large_index_estimates_hubness_by_lists_and_the_answer_still_ranks_first(tmp_path, faq_docs, monkeypatch):
+    # A million-chunk index cannot compare every chunk with every other (hours): from LISTS_MIN_ROWS on, a
+    # chunk's neighbours are looked for in its own and its nearest k-means lists. Lowered here to 50 rows.
+    from assistant.config import Settings
+    from assistant.ingestion import ingest
+    from assistant.stores import DENSE_DIR, hubness, lists
+
+    monkeypatch.setattr(lists, "LISTS_MIN_ROWS", 50)
+    docs = tmp_path / "docs"
+    shutil.copytree(faq_docs, docs)
+    settings = Settings(index_dir=tmp_path / "index")
+    ingest([docs], settings)
+    m = _mirror(settings)
+    assert m.lists is not None and (settings.index_dir / DENSE_DIR / lists.LISTS_FILE).exists()
+    assert len(m.lists.centroids) == lists.list_count(len(m.ids)) and len(m.lists.assign) == len(m.ids)
+    exact = hubness(m.vectors)
+    assert np.corrcoef(m.hub, exact)[0, 1] > 0.9 and np.all(m.hub <= exact + 1e-6)  # neighbours it misses only lower it
+    for question, (answer, _) in FIXED.items():
+        assert _top_docs(settings, question)[0].endswith(answer), question
+
+    # a small change keeps the centroids: the new chunk joins its nearest list and only it is computed
+    centroids, before = m.lists.centroids.copy(), dict(zip(m.ids, m.hub))
+    (docs / "ny.txt").write_text("Kommunen ger bidrag till ideella föreningar som arbetar med äldre.", encoding="utf-8")
+    assert ingest([docs], settings).added == 1
+    m = _mirror(settings)
+    assert np.array_equal(m.lists.centroids, centroids) and m.lists.drift == 1
+    assert all(m.hub[i] == before[c] for i, c in enumerate(m.ids) if c in before)
+    new = [i for i, c in enumerate(m.ids) if c not in before]
+    assert len(new) == 1 and 0 < m.hub[new[0]] <= exact.max() + 0.05
+
+    # past RETRAIN_DRIFT of the index changed since training: the lists are trained again
+    for f in sorted(docs.glob("d00[2-4]*.txt")):
+        f.unlink()
+    ingest([docs], settings)
+    m = _mirror(settings)
+    assert m.lists.drift == 0 and len(m.lists.centroids) == lists.list_count(len(m.ids))

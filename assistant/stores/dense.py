@@ -1,4 +1,4 @@
-"""The dense mirror: an exact-search, memory-mapped copy of the vectors, with each chunk's hubness."""
+"""The dense mirror: an exact-search, memory-mapped copy of the vectors, with each chunk's hubness (estimated by lists when large)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from . import lists as inverted
 from .keyword import _swap_dir, _top_k
+from .lists import Lists, hubness_by_lists
 
 DENSE_DIR = "dense"
 HUB_NEIGHBOURS = 10  # a chunk's hubness: its mean cosine similarity to this many nearest other chunks
@@ -37,22 +39,31 @@ def hubness(vectors: np.ndarray, rows: Sequence[int] | None = None, block: int =
     return out
 
 
-def _updated_hubness(vectors: np.ndarray, old: DenseMirror | None, reused: list[int], old_rows: list[int]) -> tuple[np.ndarray, int]:
+def _updated_hubness(
+    vectors: np.ndarray, old: DenseMirror | None, reused: Sequence[int], old_rows: Sequence[int], lists: Lists | None = None,
+) -> tuple[np.ndarray, int]:
     """The hubness of every row and the drift since it was last computed for all rows.
 
     Reused rows keep their old value and only new rows are computed, until the rows added or removed
     since the last full computation pass HUB_DRIFT of the index (then every row is computed again).
+    With lists (a large mirror) a row's neighbours are looked for in its own and nearest lists (stores.lists).
     """
     n = len(vectors)
+
+    def compute(rows: np.ndarray | None) -> np.ndarray:
+        if lists is None:
+            return hubness(vectors, rows)
+        return hubness_by_lists(vectors, lists, HUB_NEIGHBOURS, rows)
+
     if old is not None and old.hub_drift is not None and min(len(old.ids), n) >= HUB_MIN_CHUNKS:
-        new = np.setdiff1d(np.arange(n), reused)
+        new = np.setdiff1d(np.arange(n), np.asarray(reused, dtype=np.int64))
         drift = old.hub_drift + len(new) + (len(old.ids) - len(reused))
         if drift <= HUB_DRIFT * n:
             hub = np.zeros(n, dtype=np.float32)
-            hub[reused] = old.hub[old_rows]
-            hub[new] = hubness(vectors, new)
+            hub[np.asarray(reused, dtype=np.int64)] = old.hub[np.asarray(old_rows, dtype=np.int64)]
+            hub[new] = compute(new)
             return hub, drift
-    return hubness(vectors), 0
+    return compute(None), 0
 
 
 class DenseMirror:
@@ -63,7 +74,8 @@ class DenseMirror:
     """
 
     def __init__(
-        self, directory: Path, meta: dict, vectors: np.ndarray, doc_of_row: np.ndarray, hub: np.ndarray | None = None
+        self, directory: Path, meta: dict, vectors: np.ndarray, doc_of_row: np.ndarray, hub: np.ndarray | None = None,
+        lists: Lists | None = None,
     ) -> None:
         self.dir = directory
         self.generation = int(meta["generation"])
@@ -76,6 +88,7 @@ class DenseMirror:
         self.hub = hub if hub is not None else np.zeros(len(self.ids), dtype=np.float32)
         self.last_stats: tuple[float, float] | None = None  # set by query: mean and spread of its cosines
         self.hub_drift: int | None = meta.get("hub_drift") if hub is not None else None  # None: no hubness saved
+        self.lists = lists  # a large mirror's neighbourhood lists (for hubness only), else None
         self._row: dict[str, int] | None = None
         self._doc_no: dict[str, int] | None = None
 
@@ -98,14 +111,15 @@ class DenseMirror:
                 return None
             if hub is not None and hub.shape != (len(meta["ids"]),):
                 hub = None
-            return cls(directory, meta, vectors, doc_of_row, hub)
+            lists = Lists.load(directory, len(meta["ids"])) if meta.get("lists") else None
+            return cls(directory, meta, vectors, doc_of_row, hub, lists)
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
     @staticmethod
     def write(
         directory: Path, generation: int, model: str, ids: list[str], doc_ids: list[str], vectors: np.ndarray,
-        hub: np.ndarray, hub_drift: int = 0,
+        hub: np.ndarray, hub_drift: int = 0, lists: Lists | None = None,
     ) -> None:
         """Save a mirror (to a temporary folder, then one rename)."""
         tmp = directory.with_name(directory.name + f".tmp-{os.getpid()}")
@@ -117,10 +131,30 @@ class DenseMirror:
         np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
         np.save(tmp / "doc_of_row.npy", np.fromiter((doc_no[d] for d in doc_ids), dtype=np.int32, count=len(doc_ids)))
         np.save(tmp / "hub.npy", np.asarray(hub, dtype=np.float32))
+        if lists is not None:
+            lists.save(tmp)
         meta = {"generation": generation, "model": model, "dim": int(vectors.shape[1]), "ids": ids, "docs": docs,
-                "hub_drift": hub_drift}
+                "hub_drift": hub_drift, "lists": lists is not None}
         (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
         _swap_dir(tmp, directory)
+
+    @staticmethod
+    def build(
+        directory: Path, generation: int, model: str, ids: list[str], doc_ids: list[str], vectors: np.ndarray,
+        old: DenseMirror | None = None, reused: Sequence[int] = (), old_rows: Sequence[int] = (),
+    ) -> None:
+        """Compute each chunk's hubness (by lists for a large mirror) and save the mirror.
+
+        `reused[i]` is a row of these vectors that was row `old_rows[i]` of the old mirror.
+        """
+        n = len(ids)
+        lists = None
+        if n >= inverted.LISTS_MIN_ROWS:
+            reused_a, old_a = np.asarray(reused, dtype=np.int64), np.asarray(old_rows, dtype=np.int64)
+            changed = (n - len(reused)) + (len(old.ids) - len(reused) if old is not None else n)
+            lists = inverted.build(vectors, old.lists if old is not None else None, reused_a, old_a, changed)
+        hub, drift = _updated_hubness(vectors, old, reused, old_rows, lists)
+        DenseMirror.write(directory, generation, model, ids, doc_ids, vectors, hub, drift, lists)
 
     def query(
         self, vector: np.ndarray, k: int, doc_ids: Sequence[str] | None = None, hub_weight: float = 0.0

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import EXIT_USAGE, AssistantError, IndexLockedError, IndexMissingError, ModelMismatchError
 from ..language import ANALYZER_VERSION
-from .dense import DENSE_DIR, DenseMirror, _updated_hubness
+from .dense import DENSE_DIR, DenseMirror
 from .keyword import KEYWORD_DIR, KeywordIndex
 from .manifest import MANIFEST, Manifest
 from .server import TEAM_VECTORS, TeamServer
@@ -200,9 +200,8 @@ class Index:
                 return  # Chroma lacks vectors the manifest names: leave the mirror stale (never used)
             for i in missing:
                 vectors[i] = got[ids[i]]
-        hub, drift = _updated_hubness(vectors, old, dst, src)
+        DenseMirror.build(directory, generation, model, ids, doc_ids, vectors, old, dst, src)
         del old
-        DenseMirror.write(directory, generation, model, ids, doc_ids, vectors, hub, drift)
         self._mirror = self._mirror_read_at = None
 
     def catch_up(self) -> dict | None:
