@@ -118,7 +118,7 @@ def _cached_meta(folder: Path, key: str) -> str | None:
     if not path.is_file():
         return None
     try:
-        db = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=5)
+        db = sqlite3.connect(str(path), timeout=5)  # the file exists: nothing is created
         try:
             row = db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         finally:
