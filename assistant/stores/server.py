@@ -260,7 +260,10 @@ class TeamServer:
             with urllib.request.urlopen(req, timeout=10) as r:
                 code, raw = r.status, r.read()
         except urllib.error.HTTPError as exc:
-            code, raw = exc.code, exc.read()
+            try:
+                code, raw = exc.code, exc.read()
+            except (OSError, http.client.HTTPException):
+                code, raw = exc.code, b""
         except (urllib.error.URLError, OSError) as exc:
             from .vectors import _server_error
 
