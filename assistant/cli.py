@@ -414,6 +414,9 @@ def eval_cmd(
         raise AssistantError("--gate needs --baseline RESULTS.json", exit_code=2)
     question_set = None if dataset is not None else (questions if questions is not None else _default_questions())
     base = evaluation.load_baseline(baseline) if baseline is not None else None
+    note = evaluation.dataset_index_note(dataset, settings) if dataset is not None else None
+    if note:  # team mode: say which index a dataset eval uses
+        render.hint(note)
     with render.count_progress("Evaluating", enabled=not as_json) as progress:
         if dataset is not None:
             from .heldout import evaluate_answers

@@ -9,7 +9,7 @@ import tempfile
 import time
 import unicodedata
 from collections.abc import Callable, Iterator
-from dataclasses import MISSING, dataclass, field
+from dataclasses import MISSING, dataclass, field, replace
 from pathlib import Path
 
 from .answering import Answerer
@@ -17,7 +17,7 @@ from .config import Settings
 from .errors import AssistantError
 from .language import detect_language
 from .retrieval import Hit, Retriever
-from .stores import Index
+from .stores import Index, open_index
 
 K_VALUES = (1, 5, 10)
 # The gate fails when a quality metric drops below the baseline by more than the tolerance (absolute, on
@@ -242,8 +242,12 @@ def evaluate_questions(
     mode: str = "hybrid",
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
-    """Run every question through the same retrieval and answering code as `ask`, and score it."""
-    index = Index(settings.index_dir, settings.chroma_url)
+    """Run every question through the same retrieval and answering code as `ask`, and score it.
+
+    The index is the one `ask` would use: a local index folder, or in team mode this client's cache
+    caught up to the team server's head.
+    """
+    index = open_index(settings)
     try:
         retriever = Retriever(index, settings.embed_model, runtime=settings.embed_runtime)
         answerer = Answerer(retriever)
@@ -260,9 +264,14 @@ def evaluate_questions(
             if progress:
                 progress(i + 1, len(questions))
         aggregate_, kinds = _groups(rows)
+        config = {"model": index.model, "runtime": retriever.embedder.runtime, "mode": mode,
+                  "index": str(index.dir), "questions": len(questions)}
+        if index.team is not None:  # which team index, at which generation
+            head = index.team.head_seen or {}
+            config.update(server=index.team.url, collection=index.team.name,
+                          server_generation=int(head.get("generation") or 0))
         return {
-            "config": {"model": index.model, "runtime": retriever.embedder.runtime, "mode": mode,
-                       "index": str(settings.index_dir), "questions": len(questions)},
+            "config": config,
             "aggregate": aggregate_,
             "by_kind": kinds,
             "questions": rows,
@@ -308,9 +317,15 @@ def document_ranking(ranked: list[str], rel: dict[str, int]) -> dict[str, float]
 
 
 def ingest_corpus(directory: Path, corpus: list[dict], held: set[str], docs_dir: Path, target: Settings) -> Settings:
-    """Write a BEIR corpus (less the held-out documents) as text files in docs_dir and ingest them into target."""
+    """Write a BEIR corpus (less the held-out documents) as text files in docs_dir and ingest them into target.
+
+    Returns the settings of the index it built: never a team server's index (in team mode the dataset gets
+    its own local index; see `dataset_index_note`).
+    """
     from .ingestion import ingest
 
+    if target.team_mode:
+        target = replace(target, chroma_url=None)
     docs_dir.mkdir(parents=True, exist_ok=True)
     keep = set()
     for d in corpus:
@@ -328,6 +343,14 @@ def ingest_corpus(directory: Path, corpus: list[dict], held: set[str], docs_dir:
     if report.failed:
         raise AssistantError(f"{directory}: {len(report.failed)} documents failed to ingest: {report.failed[0]}")
     return target
+
+
+def dataset_index_note(dataset: Path, settings: Settings) -> str | None:
+    """The one line to show when a dataset eval will not use the configured team index (team mode), else None."""
+    if not settings.team_mode:
+        return None
+    return (f"--dataset builds its own temporary index of {dataset} on this machine; the team index "
+            f"'{settings.chroma_collection}' on {settings.chroma_url} is not used or changed")
 
 
 def evaluate_dataset(

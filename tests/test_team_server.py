@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -355,3 +356,133 @@ def test_an_open_chat_sees_what_another_client_committed_since_its_last_question
     finally:
         chat.stdin.close()
         chat.wait(timeout=120)
+
+
+class CountingProxy:
+    """A loopback TCP proxy to the Chroma server that records each HTTP request line it forwards.
+
+    `not_chroma` makes it answer every request as a plain web server would (404, HTML); `close()` stops it
+    listening (the server is gone: connection refused).
+    """
+
+    REQUEST = re.compile(rb"(?:^|\r\n)((?:GET|POST|PUT|DELETE|PATCH|HEAD) \S+) HTTP/1\.[01]\r\n")
+
+    def __init__(self, upstream: str) -> None:
+        self.up = ("127.0.0.1", int(upstream.rsplit(":", 1)[1]))
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.requests: list[str] = []
+        self.not_chroma = False
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            if self.not_chroma:
+                threading.Thread(target=self._not_found, args=(c,), daemon=True).start()
+                continue
+            u = socket.create_connection(self.up)
+            threading.Thread(target=self._pump, args=(c, u, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(u, c, False), daemon=True).start()
+
+    def _not_found(self, c: socket.socket) -> None:
+        body = b"<html><body><h1>404 Not Found</h1></body></html>"
+        try:
+            c.recv(65536)
+            c.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: %d\r\n"
+                      b"Connection: close\r\n\r\n%s" % (len(body), body))
+        except OSError:
+            pass
+        c.close()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, from_client: bool) -> None:
+        buf = b""
+        try:
+            while data := src.recv(65536):
+                if from_client:
+                    buf += data
+                    end = 0
+                    for m in self.REQUEST.finditer(buf):
+                        with self.lock:
+                            self.requests.append(m.group(1).decode())
+                        end = m.end()
+                    buf = buf[end:][-256:]
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def count(self, *args: str, env: dict) -> tuple[subprocess.CompletedProcess, list[str]]:
+        """Run one command through the proxy: its result and the HTTP requests it made."""
+        with self.lock:
+            self.requests.clear()
+        r = run_cli(*args, env=env)
+        with self.lock:
+            return r, list(self.requests)
+
+
+def test_a_current_cache_costs_one_request_and_commits_are_still_seen(team, server, tmp_path):
+    """A reader whose cache is current asks the server one small thing: the head, by the log collection's id."""
+    a, b, corpus = team
+    proxy = CountingProxy(server)
+    b = {**b, "ASSISTANT_CHROMA_URL": proxy.url}
+    assert ingest(a, corpus).returncode == 0
+    assert not ask(b, SEED_Q)["refused"]  # the first command: the whole catch-up
+    for command in (("ask", SEED_Q, "--json"), ("index", "status", "--json"), ("search", "§ 18", "--json")):
+        r, requests = proxy.count(*command, env=b)
+        assert r.returncode == 0, r.stderr
+        assert len(requests) == 1 and requests[0].startswith("POST ") and requests[0].endswith("/get"), (command, requests)
+
+    (corpus / f"{NEW_DOC}.txt").write_text(NEW_TEXT, encoding="utf-8")
+    assert ingest(a, corpus).returncode == 0  # another client commits ...
+    r, requests = proxy.count("ask", NEW_Q, "--json", env=b)
+    assert r.returncode == 0, r.stderr
+    answer = json.loads(r.stdout)  # ... and the reader's next command catches up before it answers
+    assert not answer["refused"] and answer["citations"][0]["doc_id"] == NEW_DOC and len(requests) > 1
+    assert status(b)["cache_generation"] == 2
+    r, requests = proxy.count("ask", NEW_Q, "--json", env=b)
+    assert r.returncode == 0 and len(requests) == 1, requests
+
+    # The team index is deleted and made again (its collections get new ids): the reader notices, rebuilds its cache.
+    import chromadb
+
+    c = chromadb.HttpClient(host="127.0.0.1", port=int(server.rsplit(":", 1)[1]))
+    for kind in ("chunks", "docs", "log"):
+        c.delete_collection(f"{a['ASSISTANT_CHROMA_COLLECTION']}-{kind}")
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    (fresh / f"{NEW_DOC}.txt").write_text(NEW_TEXT, encoding="utf-8")
+    a2 = client(tmp_path, "a2", a["ASSISTANT_CHROMA_COLLECTION"], server)
+    assert ingest(a2, fresh).returncode == 0
+    r, requests = proxy.count("index", "status", "--json", env=b)
+    assert r.returncode == 0, r.stderr
+    sb = json.loads(r.stdout)
+    assert sb["documents"] == 1 and sb["server_generation"] == sb["cache_generation"] == 1 and sb["this_sync"]["full"]
+    assert any(q.startswith("GET ") and q.endswith("-log") for q in requests)  # the log collection's name, resolved again
+    assert cache_state(b) == cache_state(a2)
+    r, requests = proxy.count("ask", NEW_Q, "--json", env=b)
+    assert r.returncode == 0 and len(requests) == 1, requests
+
+    # Something else answers on that port: one line, exit 1; nothing there: one line, exit 1.
+    proxy.not_chroma = True
+    r, _ = proxy.count("ask", NEW_Q, env=b)
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1 and "not a Chroma server" in r.stderr, r.stderr
+    proxy.close()
+    r, _ = proxy.count("ask", NEW_Q, env=b)
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert f"cannot reach the Chroma server at {proxy.url}" in r.stderr and "Traceback" not in r.stderr

@@ -24,6 +24,13 @@ A client's cache (`$XDG_CACHE_HOME/policy-assistant/<host>-<port>-<N>/`) is an o
 log records since its cache's generation, then only the doc versions and vectors it lacks, and applies
 them in one SQLite transaction before answering. Everything is fetched before anything is written, so a
 server lost mid-way leaves the cache as it was.
+
+Reading `head` is one HTTP request when the cache is current: a POST `.../collections/<id>/get` to the
+`N-log` collection's id, which the cache remembers (meta `server_log_collection`). That answer doubles as
+the check that a Chroma server is there (no separate heartbeat). When the id is unknown or no longer
+exists (the collection was deleted and made again), the client resolves the name once more (GET
+`.../collections/N-log`); a re-created index is still told apart by the `index_id` its head carries. Any
+answer that is not Chroma's falls back to the heartbeat check and its one-line error.
 """
 
 from __future__ import annotations
@@ -42,8 +49,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from ..errors import EXIT_LOCKED, AssistantError, IndexLockedError, IndexMissingError
-from .manifest import ChunkRecord, DocumentRecord, Manifest
-from .vectors import VectorStore, check_chroma_server, normalize_chroma_url
+from .manifest import MANIFEST, ChunkRecord, DocumentRecord, Manifest
+from .vectors import VectorStore, check_chroma_server, chroma_server_answered, normalize_chroma_url
 
 if TYPE_CHECKING:
     from .index import Index
@@ -54,6 +61,7 @@ LEASE_SETTLE = 0.5  # seconds between writing the lease and reading it back (Chr
 HEAD, LEASE = "head", "lease"
 SERVER_GENERATION = "server_generation"  # cache meta: the server generation the cache reflects
 SERVER_INDEX_ID = "server_index_id"  # cache meta: the id of the server's index (a re-created one has another)
+SERVER_LOG_COLLECTION = "server_log_collection"  # cache meta: the Chroma id of the N-log collection (one request for head)
 LAST_SYNC = "last_sync"  # cache meta: what the last catch-up fetched (JSON)
 TEAM_VECTORS = "team"  # cache meta `vectors`: a team server's cache
 _DUMMY = [1.0]  # docs and log records carry no meaningful vector
@@ -73,18 +81,27 @@ def open_index(settings, create: bool = False) -> Index:
     if not getattr(settings, "team_mode", False):
         return Index(settings.index_dir, settings.chroma_url, create=create)
     server = TeamServer(settings.chroma_url, settings.chroma_collection, settings.embed_model)
-    check_chroma_server(server.url)  # before the cache folder is made or touched
-    index = Index(cache_dir(server.url, server.name), server.url, create=True, team=server)
+    folder = cache_dir(server.url, server.name)
+    head = None
+    if create:
+        check_chroma_server(server.url)  # before the cache folder is made or touched
+    else:
+        # One request when the cache is current; an unreachable or non-Chroma server stops here with one line,
+        # before the cache folder is made or touched.
+        server.log_collection_id = _cached_meta(folder, SERVER_LOG_COLLECTION)
+        head = server.head()
+        if head is None:
+            raise IndexMissingError(
+                f"{server.url}: the team index '{server.name}' is empty; run "
+                f"`assistant ingest PATH --chroma-url {server.url}` first"
+            )
+    index = Index(folder, server.url, create=True, team=server)  # the server answered: no second heartbeat
     index.vectors.bind_model(settings.embed_model)
     try:
-        if not create:
-            head = server.head()
-            if head is None:
-                raise IndexMissingError(
-                    f"{server.url}: the team index '{server.name}' is empty; run "
-                    f"`assistant ingest PATH --chroma-url {server.url}` first"
-                )
+        if head is not None:
             server.sync(index, head=head)  # the head just read: a current cache costs no second request
+            if server.log_collection_id and index.manifest.get_meta(SERVER_LOG_COLLECTION) != server.log_collection_id:
+                index.manifest.set_meta(SERVER_LOG_COLLECTION, server.log_collection_id)
             if index.manifest.counts()[1] and index.dense_mirror() is None:
                 with index.writer_lock(wait=60.0):  # a catch-up killed before its derived files: redo them
                     if index.dense_mirror() is None:
@@ -93,6 +110,22 @@ def open_index(settings, create: bool = False) -> Index:
         index.close()
         raise
     return index
+
+
+def _cached_meta(folder: Path, key: str) -> str | None:
+    """One meta value of an existing cache folder's manifest (None when there is none), read without creating anything."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        db = sqlite3.connect(str(path), timeout=5)  # the file exists: nothing is created
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return None
+    return row[0] if row and row[0] else None
 
 
 def check_collection_name(name: str) -> str:
@@ -153,7 +186,7 @@ class TeamServer:
         self.garbage: list[str] = []  # doc versions a commit made unreachable, deleted after it
         self.last_sync: dict | None = None
         self.head_seen: dict | None = None
-        self._log_id: str | None = None
+        self.log_collection_id: str | None = None  # the N-log collection's Chroma id, once known (saves resolving its name)
 
     @property
     def chunks_collection(self) -> str:
@@ -181,38 +214,66 @@ class TeamServer:
         return self.head_seen
 
     def _head_over_http(self) -> dict | None | bool:
-        """The head record read with two small REST calls (a reader whose cache is current never loads chromadb).
+        """The head record over plain REST (a reader whose cache is current never loads chromadb).
 
-        False when the answer is not what this version of Chroma's API gives (then the client is used).
+        One request when the log collection's id is known, two when its name must be resolved (first use, or
+        the collection was deleted and made again). A Chroma answer marks the server as checked. False when an
+        answer is not what this version of Chroma's API gives (then the client is used, after the heartbeat).
         """
+        base = f"{self.url}/api/v2/tenants/default_tenant/databases/default_database/collections"
+        for _ in range(2):
+            remembered = self.log_collection_id is not None
+            if not remembered:
+                code, body = self._rest(f"{base}/{self.name}-log")
+                if code == 404 and _chroma_error(body):
+                    chroma_server_answered(self.url)
+                    return None  # no log collection: nothing was ever committed
+                if code != 200 or not isinstance(body, dict) or not isinstance(body.get("id"), str):
+                    return False
+                self.log_collection_id = body["id"]
+            code, body = self._rest(f"{base}/{self.log_collection_id}/get", {"ids": [HEAD], "include": ["metadatas"]})
+            if code != 200 and remembered:
+                self.log_collection_id = None  # gone (re-created since) or never valid: resolve the name again
+                continue
+            try:
+                if code != 200 or not isinstance(body, dict):
+                    return False
+                head = dict(body["metadatas"][0]) if body["ids"] else None
+            except (KeyError, TypeError, IndexError, ValueError):
+                return False
+            chroma_server_answered(self.url)
+            return head
+        return False
+
+    def _rest(self, url: str, payload: dict | None = None) -> tuple[int, object]:
+        """One REST call: (HTTP status, parsed JSON body or None); status 0 when the answer is not HTTP.
+
+        An unreachable server raises the one-line 'cannot reach' error.
+        """
+        import http.client
         import urllib.error
         import urllib.request
 
-        base = f"{self.url}/api/v2/tenants/default_tenant/databases/default_database/collections"
+        req = urllib.request.Request(url) if payload is None else urllib.request.Request(
+            url, data=json.dumps(payload).encode(), headers={"content-type": "application/json"}, method="POST")
         try:
-            if self._log_id is None:
-                try:
-                    with urllib.request.urlopen(f"{base}/{self.name}-log", timeout=10) as r:
-                        self._log_id = json.loads(r.read())["id"]
-                except urllib.error.HTTPError as exc:
-                    if exc.code == 404:
-                        return None  # no log collection: nothing was ever committed
-                    return False
-            req = urllib.request.Request(
-                f"{base}/{self._log_id}/get", data=json.dumps({"ids": [HEAD], "include": ["metadatas"]}).encode(),
-                headers={"content-type": "application/json"}, method="POST",
-            )
             with urllib.request.urlopen(req, timeout=10) as r:
-                res = json.loads(r.read())
-            return dict(res["metadatas"][0]) if res.get("ids") else None
-        except urllib.error.HTTPError:
-            return False
+                code, raw = r.status, r.read()
+        except urllib.error.HTTPError as exc:
+            try:
+                code, raw = exc.code, exc.read()
+            except (OSError, http.client.HTTPException):
+                code, raw = exc.code, b""
         except (urllib.error.URLError, OSError) as exc:
             from .vectors import _server_error
 
             raise _server_error(self.url, exc) from None
-        except (ValueError, KeyError, TypeError, IndexError):
-            return False
+        except http.client.HTTPException:
+            return 0, None
+        try:
+            return code, json.loads(raw)
+        except ValueError:
+            return code, None
 
     # --- the lease ------------------------------------------------------------------------------
     @staticmethod
@@ -326,6 +387,7 @@ class TeamServer:
         _fault("server-after-head")
         m.set_meta(SERVER_GENERATION, h + 1)
         m.set_meta(SERVER_INDEX_ID, index_id)
+        m.set_meta(SERVER_LOG_COLLECTION, str(self.log.collection.id))  # the writer's next read: one request
         self.garbage += [version_id(d, *before["docs"][d]) for d in touched if d in before["docs"]]
 
     def _write_versions(self, m: Manifest, doc_ids: Sequence[str], versions: dict) -> list[str]:
@@ -548,6 +610,11 @@ class TeamServer:
             "last_sync": json.loads(last) if last else None,
             "this_sync": self.last_sync,
         }
+
+
+def _chroma_error(body: object) -> bool:
+    """Whether an error answer is Chroma's 'not found' (not some other web server's 404)."""
+    return isinstance(body, dict) and body.get("error") == "NotFoundError"
 
 
 def _same_index(m: Manifest, head: dict) -> bool:

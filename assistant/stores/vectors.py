@@ -207,11 +207,17 @@ def normalize_chroma_url(url: str) -> str:
     return f"{u.scheme}://{u.netloc}"
 
 
+_ANSWERED: set[str] = set()  # server URLs that answered as Chroma in this process (no second heartbeat)
+
+
 def check_chroma_server(url: str, timeout: float = 5.0) -> None:
-    """Raise a one-line error unless the Chroma server at `url` answers its heartbeat."""
+    """Raise a one-line error unless the Chroma server at `url` answers its heartbeat (once per process and URL)."""
+    import http.client
     import urllib.error
     import urllib.request
 
+    if url in _ANSWERED:
+        return
     try:
         with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=timeout) as resp:
             body = resp.read(2000)
@@ -221,6 +227,14 @@ def check_chroma_server(url: str, timeout: float = 5.0) -> None:
         raise AssistantError(f"{url}: not a Chroma server, or an incompatible version (HTTP {exc.code} at /api/v2/heartbeat)") from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise _server_error(url, exc) from None
+    except http.client.HTTPException:
+        raise AssistantError(f"{url}: this is not a Chroma server (no HTTP answer at /api/v2/heartbeat)") from None
+    _ANSWERED.add(url)
+
+
+def chroma_server_answered(url: str) -> None:
+    """Note that the server at `url` just gave a Chroma answer: check_chroma_server need not ask it again."""
+    _ANSWERED.add(url)
 
 
 def _server_error(url: str, exc: BaseException) -> AssistantError:
