@@ -100,6 +100,15 @@ def regeringen() -> None:
         S = D - w * hub[None, :]
         print(line(f"regeringen dense, hub weight {w}", ndcg(S), base_d))
         print(line(f"regeringen fused 0.25, hub weight {w}", ndcg(fused(S)), base_f))
+    # as an index of LISTS_MIN_ROWS chunks or more estimates it: neighbours among the nearest k-means lists
+    from assistant.stores import lists
+
+    for count in (lists.list_count(len(P)), 4 * lists.list_count(len(P))):
+        est = lists.hubness_by_lists(P, lists.Lists(c := lists.train(P, count), lists.assign_rows(P, c)), 10)
+        S = D - 0.15 * est[None, :]
+        r = float(np.corrcoef(est, hub)[0, 1])
+        print(line(f"hubness by {count} lists (r {r:.2f}), w 0.15", ndcg(S), base_d))
+        print(line(f"  fused 0.25, by {count} lists", ndcg(fused(S)), base_f))
 
 
 def main() -> None:
