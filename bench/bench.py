@@ -124,8 +124,8 @@ def use_synthetic_embedder() -> None:
     import assistant.ingestion as ing
 
     synth = SyntheticEmbedder()
-    emb.get_embedder = lambda spec, runtime="auto": synth  # type: ignore[assignment]
-    ing.get_embedder = lambda spec, runtime="auto": synth  # type: ignore[assignment]
+    emb.get_embedder = lambda spec, runtime="auto", **_: synth  # type: ignore[assignment]
+    ing.get_embedder = lambda spec, runtime="auto", **_: synth  # type: ignore[assignment]
 
 
 # --- corpus --------------------------------------------------------------------------------------

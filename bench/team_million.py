@@ -69,6 +69,7 @@ def bulk_load(url: str, rows: int, vectors_path: Path) -> dict:
     of_doc: dict[str, list] = {}
     for r in src.execute("SELECT doc_id, id, seq, page, page_end, start, end FROM chunks ORDER BY doc_id, seq"):
         of_doc.setdefault(r[0], []).append(list(r[1:]))
+    done = chunks.collection.count()  # a load that stopped part-way goes on from there (upserts are idempotent)
     t0 = time.perf_counter()
     row, copy, added = 0, 0, []
     batch_ids: list[str] = []
@@ -104,20 +105,21 @@ def bulk_load(url: str, rows: int, vectors_path: Path) -> dict:
             vbatch[2].append(payload)
             size += len(payload)
             if len(vbatch[0]) >= 500 or size >= 4_000_000:
-                server._put(server.docs, *vbatch)  # noqa: SLF001
+                _put_versions(server, vbatch, done)
                 vbatch, size = ([], [], []), 0
             if len(batch_ids) >= 4000:
-                chunks.upsert(batch_ids, np.asarray(vectors[row : row + len(batch_ids)]), batch_md)
+                if row + len(batch_ids) > done:
+                    chunks.upsert(batch_ids, _rows(vectors, row, len(batch_ids)), batch_md)
                 row += len(batch_ids)
                 batch_ids, batch_md = [], []
                 if row % 100_000 < 4000:
                     print(f"  {row} chunks, {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
         copy += 1
     if batch_ids:
-        chunks.upsert(batch_ids, np.asarray(vectors[row : row + len(batch_ids)]), batch_md)
+        chunks.upsert(batch_ids, _rows(vectors, row, len(batch_ids)), batch_md)
         row += len(batch_ids)
     if vbatch[0]:
-        server._put(server.docs, *vbatch)  # noqa: SLF001
+        _put_versions(server, vbatch, done)
     at = "2026-12-07T00:00:00+00:00"
     record = {"generation": 1, "added": added, "removed": [], "aliases_put": [], "aliases_removed": [],
               "near_put": [], "near_removed": [], "model": "multilingual-e5-small", "dim": 384, "at": at}
@@ -125,6 +127,23 @@ def bulk_load(url: str, rows: int, vectors_path: Path) -> dict:
     server._put(server.log, [HEAD], [{"generation": 1, "model": "multilingual-e5-small", "dim": 384,  # noqa: SLF001
                                       "at": at, "index_id": "million-bench"}])
     return {"chunks": row, "documents": len(added), "copies": copy, "seconds": round(time.perf_counter() - t0, 1)}
+
+
+def _rows(vectors, start: int, count: int):
+    """`count` vector rows from `start`, wrapping around at the end of the file."""
+    import numpy as np
+
+    return np.asarray(vectors[np.arange(start, start + count) % len(vectors)])
+
+
+def _put_versions(server, batch: tuple[list, list, list], done: int) -> None:
+    """Write a batch of doc versions, unless a load that stopped part-way already wrote all of them."""
+    if done:
+        with server.docs._guard():  # noqa: SLF001
+            have = server.docs.collection.get(ids=batch[0], include=[])["ids"]
+        if len(have) == len(batch[0]):
+            return
+    server._put(server.docs, *batch)  # noqa: SLF001
 
 
 def reader(url: str, queries: bool) -> dict:
@@ -244,7 +263,9 @@ def main() -> None:
         shutil.rmtree(db, ignore_errors=True)
         shutil.rmtree(caches, ignore_errors=True)
     result: dict = {"load_before": _load()}
-    port = _port()
+    port_file = WORK / f"server-{args.rows}.port"  # the same port each run: a cache folder is keyed by it
+    port = int(port_file.read_text()) if port_file.exists() and not args.fresh else _port()
+    port_file.write_text(str(port))
     url = f"http://127.0.0.1:{port}"
     log = open(WORK / f"server-{args.rows}.log", "ab")
     server = subprocess.Popen([str(CHROMA), "run", "--path", str(db), "--port", str(port)], stdout=log,
