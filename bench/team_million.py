@@ -12,8 +12,8 @@ team would:
 2. a writer whose cache is a copy of the reader's adds real files through the real `ingest` (synthetic
    embedder: a deterministic unit vector per text) — about --add chunks;
 3. the reader catches up (incremental: time, chunks fetched, peak RSS), then in the same process times
-   vector search of 100 real e5 question vectors (k=50): its mirror (exact, and the lists if it has them)
-   and the server's HNSW over HTTP, with the recall@10 of each against exact search;
+   vector search of 100 real e5 question vectors (k=50): its mirror (exact) and the server's HNSW over
+   HTTP, with the server's recall@10 against exact search;
    and warm `ask` / `search` over the same files (what local mode does at this size).
 
     .venv/bin/python bench/million.py --rows 1000000        # the vectors (cached under bench/out/million)
@@ -164,7 +164,6 @@ def reader(url: str, queries: bool) -> dict:
         qv = np.load(WORK / "queries.npy")[1::2]  # bench/million.py's test half
         mirror = index.dense_mirror()
         assert mirror is not None
-        saved = mirror.lists
         col = index.vectors.collection
 
         def run(fn) -> tuple[list[list[str]], dict]:
@@ -177,16 +176,9 @@ def reader(url: str, queries: bool) -> dict:
             return tops, {"p50_ms": round(float(np.percentile(times, 50)), 1),
                           "p95_ms": round(float(np.percentile(times, 95)), 1)}
 
-        mirror.lists = None
-        exact, out["search_mirror_exact"] = run(lambda v: [c for c, _ in mirror.query(v, 50, None, HUB_WEIGHT)])
-        mirror.lists = saved
-        if saved is not None:
-            got, out["search_mirror_lists"] = run(lambda v: [c for c, _ in mirror.query(v, 50, None, HUB_WEIGHT)])
-            out["search_mirror_lists"]["recall_at_10"] = _recall(got, exact)
+        _, out["search_mirror_exact"] = run(lambda v: [c for c, _ in mirror.query(v, 50, None, HUB_WEIGHT)])
         # the server ranks by cosine alone: compare it with exact cosine ranking (no hubness)
-        mirror.lists = None
         exact_cos, _ = run(lambda v: [c for c, _ in mirror.query(v, 50)])
-        mirror.lists = saved
         got, out["search_server_hnsw"] = run(
             lambda v: col.query(query_embeddings=[v], n_results=50, include=["distances"])["ids"][0])
         out["search_server_hnsw"]["recall_at_10"] = _recall(got, exact_cos)
