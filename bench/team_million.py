@@ -30,19 +30,17 @@ import json
 import os
 import resource
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from team_server import CHROMA, _load, _port, _rss_mib  # noqa: E402
+from team_server import _load, _port, _rss_mib, chroma_server  # noqa: E402
 
 WORK = ROOT / "bench" / "out" / "million"
 SOURCE = ROOT / "bench" / "out" / "work" / "index-100000"
@@ -258,18 +256,7 @@ def main() -> None:
     port_file = WORK / f"server-{args.rows}.port"  # the same port each run: a cache folder is keyed by it
     port = int(port_file.read_text()) if port_file.exists() and not args.fresh else _port()
     port_file.write_text(str(port))
-    url = f"http://127.0.0.1:{port}"
-    log = open(WORK / f"server-{args.rows}.log", "ab")
-    server = subprocess.Popen([str(CHROMA), "run", "--path", str(db), "--port", str(port)], stdout=log,
-                              stderr=subprocess.STDOUT, start_new_session=True,
-                              env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
-    try:
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.2)
+    with chroma_server(db, port, WORK / f"server-{args.rows}.log") as (server, url):
         from assistant.stores.server import TeamServer
 
         if TeamServer(url, COLLECTION).head() is None:
@@ -302,10 +289,6 @@ def main() -> None:
         result["server_disk_mib"] = round(sum(p.stat().st_size for p in db.rglob("*") if p.is_file()) / 2**20, 1)
         result["reader_cache_disk_mib"] = round(
             sum(p.stat().st_size for p in reader_cache.rglob("*") if p.is_file()) / 2**20, 1)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
-        log.close()
     result["load_after"] = _load()
     print(json.dumps(result, indent=2))
 

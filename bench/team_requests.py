@@ -16,20 +16,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-CHROMA = Path(sys.executable).parent / "chroma"
+sys.path.insert(0, str(ROOT / "bench"))
 SEED = ROOT.parent / "shared" / "seed-corpus"
 
 
@@ -74,25 +71,15 @@ def main() -> None:
     ap.add_argument("--delay-ms", type=float, default=0.0)
     ap.add_argument("--runs", type=int, default=50)
     a = ap.parse_args()
+    from team_server import chroma_server
+
     from assistant.config import Settings
     from assistant.ingestion import ingest
     from assistant.stores import open_index
 
     with tempfile.TemporaryDirectory(prefix="team-req-") as tmp:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        server = subprocess.Popen([str(CHROMA), "run", "--path", f"{tmp}/db", "--port", str(port)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
-                                  env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
-        try:
-            for _ in range(300):
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).read()
-                    break
-                except OSError:
-                    time.sleep(0.2)
-            proxy = Proxy(port, a.delay_ms / 1000)
+        with chroma_server(Path(tmp) / "db") as (_, url):
+            proxy = Proxy(int(url.rsplit(":", 1)[1]), a.delay_ms / 1000)
             settings = Settings(chroma_url=f"http://127.0.0.1:{proxy.port}")
             os.environ["XDG_CACHE_HOME"] = f"{tmp}/writer"
             ingest([SEED], settings)
@@ -105,9 +92,6 @@ def main() -> None:
                 open_index(settings).close()
                 times.append((time.perf_counter() - t) * 1000)
                 counts.append(proxy.requests - before)
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
     times.sort()
     print(json.dumps({"delay_ms": a.delay_ms, "runs": a.runs, "requests_per_open": sorted(set(counts)),
                       "open_median_ms": round(statistics.median(times), 1),

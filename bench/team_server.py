@@ -18,6 +18,7 @@ Prints JSON, including the machine's load average before and after (the machine 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -40,6 +41,30 @@ def _port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def chroma_server(path: Path, port: int | None = None, log: Path | None = None):
+    """A `chroma run` on loopback storing in `path`, ready to answer: yields (process, url); stopped on exit."""
+    port = port or _port()
+    url = f"http://127.0.0.1:{port}"
+    out = open(log, "ab") if log else subprocess.DEVNULL
+    server = subprocess.Popen([str(CHROMA), "run", "--path", str(path), "--port", str(port)], stdout=out,
+                              stderr=subprocess.STDOUT, start_new_session=True,
+                              env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+    try:
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.2)
+        yield server, url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+        if log:
+            out.close()
 
 
 def _load() -> str:
@@ -127,19 +152,7 @@ def main() -> None:
     result: dict = {"load_before": _load()}
     with tempfile.TemporaryDirectory(prefix="team-bench-") as tmp:
         tmp_p = Path(tmp)
-        port = _port()
-        url = f"http://127.0.0.1:{port}"
-        log = open(tmp_p / "server.log", "wb")
-        server = subprocess.Popen([str(CHROMA), "run", "--path", str(tmp_p / "db"), "--port", str(port)],
-                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                  env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
-        try:
-            for _ in range(300):
-                try:
-                    urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1).read()
-                    break
-                except OSError:
-                    time.sleep(0.2)
+        with chroma_server(tmp_p / "db", log=tmp_p / "server.log") as (server, url):
             files = source_docs()
             counts = chunk_counts(files)
             base, extra = tmp_p / "base", tmp_p / "extra"
@@ -165,10 +178,6 @@ def main() -> None:
             result["reader_after_add"] = run_reader(url, tmp_p / "reader-cache", "bench", args.queries)
             result["server_rss_mib"] = _rss_mib(server.pid)
             result["server_disk_mib"] = round(sum(p.stat().st_size for p in (tmp_p / "db").rglob("*") if p.is_file()) / 2**20, 1)
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
-            log.close()
     result["load_after"] = _load()
     print(json.dumps(result, indent=2))
 

@@ -244,8 +244,15 @@ def _state(pid: int) -> str:
         return "?"
 
 
-class CuttingProxy:
-    """A loopback TCP proxy to the Chroma server that, while `cut` is set, drops the connection that asks for vectors."""
+class ChromaProxy:
+    """A loopback TCP proxy to the Chroma server that records each HTTP request line it forwards.
+
+    While `cut` is set it drops the connection that asks for vectors (the server is gone, as far as the
+    client can tell); `not_chroma` makes it answer every request as a plain web server would (404, HTML); `close()` stops it
+    listening (the server is gone: connection refused).
+    """
+
+    REQUEST = re.compile(rb"(?:^|\r\n)((?:GET|POST|PUT|DELETE|PATCH|HEAD) \S+) HTTP/1\.[01]\r\n")
 
     def __init__(self, upstream: str) -> None:
         self.up = ("127.0.0.1", int(upstream.rsplit(":", 1)[1]))
@@ -254,9 +261,15 @@ class CuttingProxy:
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.requests: list[str] = []
+        self.not_chroma = False
         self.cut = False
         self.cuts = 0
+        self.lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        self.sock.close()
 
     def _accept(self) -> None:
         while True:
@@ -264,18 +277,40 @@ class CuttingProxy:
                 c, _ = self.sock.accept()
             except OSError:
                 return
+            if self.not_chroma:
+                threading.Thread(target=self._not_found, args=(c,), daemon=True).start()
+                continue
             u = socket.create_connection(self.up)
             threading.Thread(target=self._pump, args=(c, u, True), daemon=True).start()
             threading.Thread(target=self._pump, args=(u, c, False), daemon=True).start()
 
+    def _not_found(self, c: socket.socket) -> None:
+        body = b"<html><body><h1>404 Not Found</h1></body></html>"
+        try:
+            c.recv(65536)
+            c.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: %d\r\n"
+                      b"Connection: close\r\n\r\n%s" % (len(body), body))
+        except OSError:
+            pass
+        c.close()
+
     def _pump(self, src: socket.socket, dst: socket.socket, from_client: bool) -> None:
+        buf = b""
         tail = b""
         try:
             while data := src.recv(65536):
-                if from_client and self.cut and b'"embeddings"' in tail + data:
-                    self.cuts += 1
-                    raise OSError("cut")  # the server is gone, as far as this client can tell
-                tail = data[-32:]
+                if from_client:
+                    if self.cut and b'"embeddings"' in tail + data:
+                        self.cuts += 1
+                        raise OSError("cut")
+                    tail = data[-32:]
+                    buf += data
+                    end = 0
+                    for m in self.REQUEST.finditer(buf):
+                        with self.lock:
+                            self.requests.append(m.group(1).decode())
+                        end = m.end()
+                    buf = buf[end:][-256:]
                 dst.sendall(data)
         except OSError:
             pass
@@ -286,10 +321,18 @@ class CuttingProxy:
                 pass
             s.close()
 
+    def count(self, *args: str, env: dict) -> tuple[subprocess.CompletedProcess, list[str]]:
+        """Run one command through the proxy: its result and the HTTP requests it made."""
+        with self.lock:
+            self.requests.clear()
+        r = run_cli(*args, env=env)
+        with self.lock:
+            return r, list(self.requests)
+
 
 def test_server_lost_mid_catch_up_leaves_the_cache_as_it_was(team, server):
     a, b, corpus = team
-    proxy = CuttingProxy(server)
+    proxy = ChromaProxy(server)
     b = {**b, "ASSISTANT_CHROMA_URL": proxy.url}
     assert ingest(a, corpus).returncode == 0
     assert not ask(b, SEED_Q)["refused"]
@@ -358,88 +401,10 @@ def test_an_open_chat_sees_what_another_client_committed_since_its_last_question
         chat.wait(timeout=120)
 
 
-class CountingProxy:
-    """A loopback TCP proxy to the Chroma server that records each HTTP request line it forwards.
-
-    `not_chroma` makes it answer every request as a plain web server would (404, HTML); `close()` stops it
-    listening (the server is gone: connection refused).
-    """
-
-    REQUEST = re.compile(rb"(?:^|\r\n)((?:GET|POST|PUT|DELETE|PATCH|HEAD) \S+) HTTP/1\.[01]\r\n")
-
-    def __init__(self, upstream: str) -> None:
-        self.up = ("127.0.0.1", int(upstream.rsplit(":", 1)[1]))
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.requests: list[str] = []
-        self.not_chroma = False
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def close(self) -> None:
-        self.sock.close()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            if self.not_chroma:
-                threading.Thread(target=self._not_found, args=(c,), daemon=True).start()
-                continue
-            u = socket.create_connection(self.up)
-            threading.Thread(target=self._pump, args=(c, u, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(u, c, False), daemon=True).start()
-
-    def _not_found(self, c: socket.socket) -> None:
-        body = b"<html><body><h1>404 Not Found</h1></body></html>"
-        try:
-            c.recv(65536)
-            c.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: %d\r\n"
-                      b"Connection: close\r\n\r\n%s" % (len(body), body))
-        except OSError:
-            pass
-        c.close()
-
-    def _pump(self, src: socket.socket, dst: socket.socket, from_client: bool) -> None:
-        buf = b""
-        try:
-            while data := src.recv(65536):
-                if from_client:
-                    buf += data
-                    end = 0
-                    for m in self.REQUEST.finditer(buf):
-                        with self.lock:
-                            self.requests.append(m.group(1).decode())
-                        end = m.end()
-                    buf = buf[end:][-256:]
-                dst.sendall(data)
-        except OSError:
-            pass
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
-
-    def count(self, *args: str, env: dict) -> tuple[subprocess.CompletedProcess, list[str]]:
-        """Run one command through the proxy: its result and the HTTP requests it made."""
-        with self.lock:
-            self.requests.clear()
-        r = run_cli(*args, env=env)
-        with self.lock:
-            return r, list(self.requests)
-
-
 def test_a_current_cache_costs_one_request_and_commits_are_still_seen(team, server, tmp_path):
     """A reader whose cache is current asks the server one small thing: the head, by the log collection's id."""
     a, b, corpus = team
-    proxy = CountingProxy(server)
+    proxy = ChromaProxy(server)
     b = {**b, "ASSISTANT_CHROMA_URL": proxy.url}
     assert ingest(a, corpus).returncode == 0
     assert not ask(b, SEED_Q)["refused"]  # the first command: the whole catch-up
