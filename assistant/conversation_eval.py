@@ -181,13 +181,13 @@ def evaluate_conversations(
             rows.append(row)
             if progress:
                 progress(i + 1, len(conversations))
-        model = retriever.index.model
+        model, index_dir = retriever.index.model, str(retriever.index.dir)
     agg = {"overall": aggregate(rows)}
     for lang in sorted({r["language"] for r in rows}):
         agg[lang] = aggregate([r for r in rows if r["language"] == lang])
     kinds = {k: aggregate([r for r in rows if r["kind"] == k]) for k in sorted({r["kind"] for r in rows if r["kind"]})}
     return {
-        "config": {"model": model, "index": str(settings.index_dir), "split": split, "context": context,
+        "config": {"model": model, "index": index_dir, "split": split, "context": context,
                    "conversations": len(rows), "answers": "extractive"},
         "aggregate": agg,
         "by_kind": kinds,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import yaml
 from conftest import CORPUS, ROOT, run_cli
@@ -61,6 +62,7 @@ def test_eval_plays_conversations_through_the_chat(seed_settings, tmp_path):
     res = json.loads(r.stdout)
     assert {"config", "aggregate", "by_kind", "conversations", "written"} <= set(res)
     assert res["config"]["split"] == "all" and res["config"]["conversations"] == 3
+    assert Path(res["config"]["index"]).resolve() == Path(seed_settings.index_dir).resolve()  # the index it played on
     rows = {row["id"]: row for row in res["conversations"]}
     swap = rows["da-t1"]
     assert swap["followup"] and "Pernille Skafte" in swap["searched"] and "Berit" not in swap["searched"]
