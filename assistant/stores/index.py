@@ -180,20 +180,23 @@ class Index:
         dim = int(self.manifest.get_meta("dim") or 0)
         vectors = np.zeros((len(ids), dim), dtype=np.float32)
         old = DenseMirror.load(directory)
-        missing = list(range(len(ids)))
-        dst: list[int] = []
-        src: list[int] = []
+        missing: list[int] | np.ndarray = list(range(len(ids)))
+        dst = src = np.zeros(0, dtype=np.int64)
         if old is not None and old.model == model and old.dim == dim:
-            rows = old.row_of
-            dst = [i for i, cid in enumerate(ids) if cid in rows]
-            src = [rows[ids[i]] for i in dst]
-            if dst:
-                vectors[dst] = old.vectors[src]
-            have = set(dst)
-            missing = [i for i in range(len(ids)) if i not in have]
+            if old.ids == ids:  # nothing added, removed or moved: every row as it was
+                dst = src = np.arange(len(ids))
+                vectors[:] = old.vectors
+            else:
+                rows = old.row_of
+                where = np.fromiter((rows.get(cid, -1) for cid in ids), dtype=np.int64, count=len(ids))
+                dst = np.flatnonzero(where >= 0)
+                src = where[dst]
+                if len(dst):
+                    vectors[dst] = old.vectors[src]
+            missing = np.setdiff1d(np.arange(len(ids)), dst, assume_unique=True)
         else:
             old = None  # another model or dimension: nothing of it is reused
-        if missing:
+        if len(missing):
             got = self.vectors.get_vectors_from_chroma([ids[i] for i in missing])
             if len(got) < len(missing) or any(len(v) != dim for v in got.values()):
                 self._mirror = self._mirror_read_at = None
