@@ -75,7 +75,6 @@ class DenseMirror:
 
     def __init__(
         self, directory: Path, meta: dict, vectors: np.ndarray, doc_of_row: np.ndarray, hub: np.ndarray | None = None,
-        lists: Lists | None = None,
     ) -> None:
         self.dir = directory
         self.generation = int(meta["generation"])
@@ -88,7 +87,8 @@ class DenseMirror:
         self.hub = hub if hub is not None else np.zeros(len(self.ids), dtype=np.float32)
         self.last_stats: tuple[float, float] | None = None  # set by query: mean and spread of its cosines
         self.hub_drift: int | None = meta.get("hub_drift") if hub is not None else None  # None: no hubness saved
-        self.lists = lists  # a large mirror's neighbourhood lists (for hubness only), else None
+        self._has_lists = bool(meta.get("lists"))
+        self._lists: Lists | None = None
         self._row: dict[str, int] | None = None
         self._doc_no: dict[str, int] | None = None
 
@@ -98,6 +98,14 @@ class DenseMirror:
         if self._row is None:
             self._row = {cid: i for i, cid in enumerate(self.ids)}
         return self._row
+
+    @property
+    def lists(self) -> Lists | None:
+        """A large mirror's neighbourhood lists (hubness only; read when first asked for, never by a query), else None."""
+        if self._has_lists and self._lists is None:
+            self._lists = Lists.load(self.dir, len(self.ids))
+            self._has_lists = self._lists is not None
+        return self._lists
 
     @classmethod
     def load(cls, directory: Path) -> DenseMirror | None:
@@ -111,8 +119,7 @@ class DenseMirror:
                 return None
             if hub is not None and hub.shape != (len(meta["ids"]),):
                 hub = None
-            lists = Lists.load(directory, len(meta["ids"])) if meta.get("lists") else None
-            return cls(directory, meta, vectors, doc_of_row, hub, lists)
+            return cls(directory, meta, vectors, doc_of_row, hub)
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
@@ -151,7 +158,7 @@ class DenseMirror:
         lists = None
         if n >= inverted.LISTS_MIN_ROWS:
             reused_a, old_a = np.asarray(reused, dtype=np.int64), np.asarray(old_rows, dtype=np.int64)
-            changed = (n - len(reused)) + (len(old.ids) - len(reused) if old is not None else n)
+            changed = (n - len(reused)) + (len(old.ids) - len(reused) if old is not None else 0)
             lists = inverted.build(vectors, old.lists if old is not None else None, reused_a, old_a, changed)
         hub, drift = _updated_hubness(vectors, old, reused, old_rows, lists)
         DenseMirror.write(directory, generation, model, ids, doc_ids, vectors, hub, drift, lists)

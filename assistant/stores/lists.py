@@ -124,8 +124,8 @@ def hubness_by_lists(vectors: np.ndarray, lists: Lists, neighbours: int, rows: n
         k = min(neighbours, len(cand) - 1)
         if k <= 0:
             continue
-        cand_vecs = np.asarray(vectors[np.sort(cand)], dtype=np.float32)
         cand = np.sort(cand)
+        cand_vecs = np.asarray(vectors[cand], dtype=np.float32)
         for s in range(0, len(group), 1024):
             g = group[s : s + 1024]
             r = wanted[g]
