@@ -303,14 +303,23 @@ def peak_rss_mib() -> float:
 
 def warm(index_dir: Path, rounds: int) -> dict:
     """Query latency in one process (as in chat): search and ask, after one warm-up query."""
-    from assistant.answering import Answerer
     from assistant.config import Settings
-    from assistant.retrieval import Retriever
     from assistant.stores import Index
 
     settings = Settings(index_dir=index_dir)
     index = Index(settings.index_dir)
-    retriever = Retriever(index, settings.embed_model)
+    try:
+        return warm_on(index, settings.embed_model, rounds)
+    finally:
+        index.close()
+
+
+def warm_on(index, model: str, rounds: int) -> dict:
+    """Search and ask latency over an open index (a local folder or a team reader's cache)."""
+    from assistant.answering import Answerer
+    from assistant.retrieval import Retriever
+
+    retriever = Retriever(index, model)
     answerer = Answerer(retriever)
     retriever.search(QUESTIONS[0], k=10)
     answerer.ask(QUESTIONS[1])
@@ -328,7 +337,6 @@ def warm(index_dir: Path, rounds: int) -> dict:
         answerer.ask(q)
         ask_t.append(time.perf_counter() - t)
     used_mirror = index.dense_mirror() is not None
-    index.close()
     from assistant.evaluation import percentile
 
     ms = lambda xs, p: round(percentile(xs, p) * 1000, 1)  # noqa: E731

@@ -150,6 +150,7 @@ def reader(url: str, queries: bool) -> dict:
 
     from assistant.config import Settings
     from assistant.stores import open_index
+    from bench import warm_on
 
     settings = Settings(chroma_url=url, chroma_collection=COLLECTION)
     t0 = time.perf_counter()
@@ -180,7 +181,7 @@ def reader(url: str, queries: bool) -> dict:
         got, out["search_server_hnsw"] = run(
             lambda v: col.query(query_embeddings=[v], n_results=50, include=["distances"])["ids"][0])
         out["search_server_hnsw"]["recall_at_10"] = _recall(got, exact_cos)
-        out["warm"] = _warm(index)
+        out["warm"] = warm_on(index, "multilingual-e5-small", 50)  # bench.py's questions, as chat asks them
     index.close()
     out["peak_rss_mib"] = _peak_mib()
     return out
@@ -192,32 +193,6 @@ def _recall(got: list[list[str]], exact: list[list[str]]) -> float:
 
 def _peak_mib() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
-def _warm(index) -> dict:
-    """Warm search and ask in one process, as chat or a long-running caller does (bench.py's questions)."""
-    from assistant.answering import Answerer
-    from assistant.evaluation import percentile
-    from assistant.retrieval import Retriever
-    from bench import QUESTIONS
-
-    retriever = Retriever(index, "multilingual-e5-small")
-    answerer = Answerer(retriever)
-    retriever.search(QUESTIONS[0], k=10)
-    answerer.ask(QUESTIONS[1])
-    qs = (QUESTIONS * 5)[:50]
-    search_t, ask_t = [], []
-    for q in qs:
-        t = time.perf_counter()
-        retriever.search(q, k=10)
-        search_t.append(time.perf_counter() - t)
-        retriever._qmemo = None  # noqa: SLF001 - ask embeds its question, as in chat
-        t = time.perf_counter()
-        answerer.ask(q)
-        ask_t.append(time.perf_counter() - t)
-    ms = lambda xs, p: round(percentile(xs, p) * 1000, 1)  # noqa: E731
-    return {"queries": len(qs), "search_p50_ms": ms(search_t, 50), "search_p95_ms": ms(search_t, 95),
-            "ask_p50_ms": ms(ask_t, 50), "ask_p95_ms": ms(ask_t, 95)}
 
 
 def run_reader(url: str, cache: Path, queries: bool) -> dict:
