@@ -211,6 +211,19 @@ MINUTES = [
 ]
 
 
+def agenda(pdf: Doc, items: list, decided: str, new_page_below: float) -> None:
+    """Minutes' items: title, labelled lines, text and decision; a new page once the cursor is below `new_page_below` mm."""
+    for title, fields, body, decision in items:
+        pdf.para(title, size=12, bold=True, gap=2)
+        for label, value in fields:
+            pdf.para(f"{label}: {value}", gap=1)
+        pdf.ln(2)
+        pdf.para(body)
+        pdf.para(f"{decided}: {decision}", gap=6)
+        if pdf.get_y() > new_page_below:
+            pdf.add_page()
+
+
 def referat(out: Path) -> None:
     pdf = Doc("Byrådet · Referat · 28. oktober 2025", "Side {n} af {nb}")
     pdf.add_page()
@@ -218,15 +231,7 @@ def referat(out: Path) -> None:
     pdf.para("Mødested: Rådhuset, Byrådssalen", gap=1)
     pdf.para("Mødetid: Kl. 17.00-20.15", gap=1)
     pdf.para("Fraværende: Lars Kirk (O)", gap=5)
-    for title, fields, body, decision in MINUTES:
-        pdf.para(title, size=12, bold=True, gap=2)
-        for label, value in fields:
-            pdf.para(f"{label}: {value}", gap=1)
-        pdf.ln(2)
-        pdf.para(body)
-        pdf.para(f"Beslutning: {decision}", gap=6)
-        if pdf.get_y() > 150:
-            pdf.add_page()
+    agenda(pdf, MINUTES, "Beslutning", new_page_below=150)
     pdf.output(str(out / "byraadsreferat-2025-10-28.pdf"))
 
 
@@ -420,14 +425,7 @@ def protokoll(out: Path) -> None:
     pdf.para("Plats: Stadshuset, sammanträdesrummet Ekan", gap=1)
     pdf.para("Justerare: Per Holm (S)", gap=1)
     pdf.para("Sekreterare: Maja Åberg", gap=5)
-    for title, fields, body, decision in PROTOKOLL:
-        pdf.para(title, size=12, bold=True, gap=2)
-        for label, value in fields:
-            pdf.para(f"{label}: {value}", gap=1)
-        pdf.ln(2)
-        pdf.para(body)
-        pdf.para(f"Beslut: {decision}", gap=6)
-        pdf.add_page()
+    agenda(pdf, PROTOKOLL, "Beslut", new_page_below=0)
     pdf.para("Protokollet justeras den 19 november 2025.")
     pdf.output(str(out / "protokoll-kommunstyrelsen-2025-11-12.pdf"))
 
