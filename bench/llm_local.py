@@ -155,6 +155,22 @@ def llm_row(llm: LLMAnswerer, question: str, lang: str, hits: list) -> tuple[obj
     return ans, info
 
 
+def _answerers(index: Index, model: str, warm_up: str, llm_settings: LLMSettings, replay) -> tuple:
+    """Retriever (its embedder loaded), extractive answerer, LLM answerer, and the seconds the LLM took to load."""
+    retriever = Retriever(index, model)
+    retriever.embedder.embed_query(warm_up)
+    ext = Answerer(retriever)
+    t0 = time.perf_counter()
+    llm = make_answerer(retriever, llm_settings, replay)
+    return retriever, ext, llm, time.perf_counter() - t0
+
+
+def _progress(i: int, total: int, qid: str, row: dict) -> None:
+    """One line per question on stderr."""
+    print(f"[{i + 1}/{total}] {qid} ext={row['ext_ok']} llm={row['llm_ok']} {row['llm_mode']} "
+          f"{row['llm_seconds']:.1f}s drops={len(row['rejected'])}", file=sys.stderr, flush=True)
+
+
 def run_questions(args, llm_settings: LLMSettings, index_dir: Path) -> tuple[list[dict], dict]:
     settings = Settings(index_dir=index_dir)
     if not (index_dir / "manifest.sqlite").exists():
@@ -165,12 +181,7 @@ def run_questions(args, llm_settings: LLMSettings, index_dir: Path) -> tuple[lis
     index = Index(index_dir)
     rows = []
     try:
-        retriever = Retriever(index, settings.embed_model)
-        retriever.embedder.embed_query("opvarmning")
-        ext = Answerer(retriever)
-        t0 = time.perf_counter()
-        llm = make_answerer(retriever, llm_settings, args.replay)
-        load_s = time.perf_counter() - t0
+        retriever, ext, llm, load_s = _answerers(index, settings.embed_model, "opvarmning", llm_settings, args.replay)
         for i, q in enumerate(questions):
             lang = detect_language(q.question)
             t = time.perf_counter()
@@ -187,8 +198,7 @@ def run_questions(args, llm_settings: LLMSettings, index_dir: Path) -> tuple[lis
                    "llm_ok": ls["answer_accuracy"], "llm_fact_recall": ls.get("fact_recall"),
                    "llm_citation_precision": ls.get("citation_precision"), **info}
             rows.append(row)
-            print(f"[{i + 1}/{len(questions)}] {q.id} ext={row['ext_ok']} llm={row['llm_ok']} {row['llm_mode']} "
-                  f"{info['llm_seconds']:.1f}s drops={len(info['rejected'])}", file=sys.stderr, flush=True)
+            _progress(i, len(questions), q.id, row)
     finally:
         index.close()
     return rows, {"load_s": round(load_s, 2)}
@@ -216,12 +226,7 @@ def run_swefaq(args, llm_settings: LLMSettings, work: Path) -> tuple[list[dict],
     rows = []
     try:
         slug = {d.doc_id: Path(d.source).stem for d in index.manifest.documents()}
-        retriever = Retriever(index, settings.embed_model)
-        retriever.embedder.embed_query("uppvärmning")
-        ext = Answerer(retriever)
-        t0 = time.perf_counter()
-        llm = make_answerer(retriever, llm_settings, args.replay)
-        load_s = time.perf_counter() - t0
+        retriever, ext, llm, load_s = _answerers(index, settings.embed_model, "uppvärmning", llm_settings, args.replay)
         for i, q in enumerate(qs):
             rel = {d for d, v in qrels[q["_id"]].items() if v > 0}
             answerable = any(d not in held for d in rel)
@@ -235,8 +240,7 @@ def run_swefaq(args, llm_settings: LLMSettings, work: Path) -> tuple[list[dict],
                    "ext_refused": e.refused, "ext_ok": _faq_ok(e, answerable, rel, slug), "ext_answer": e.answer,
                    "llm_ok": _faq_ok(a, answerable, rel, slug), **info}
             rows.append(row)
-            print(f"[{i + 1}/{len(qs)}] {q['_id']} ext={row['ext_ok']} llm={row['llm_ok']} {row['llm_mode']} "
-                  f"{info['llm_seconds']:.1f}s drops={len(info['rejected'])}", file=sys.stderr, flush=True)
+            _progress(i, len(qs), q["_id"], row)
     finally:
         index.close()
     return rows, {"load_s": round(load_s, 2), "held_out": len(held)}
